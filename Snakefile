@@ -1,0 +1,23 @@
+# Recursive feature elimination for tabular regression.
+#
+#   snakemake -j 8 --configfile config/round.yaml        # run (or resume) the pipeline
+#   snakemake -n --configfile config/round.yaml          # plan: every job of every round
+#   snakemake --report report.html --configfile config/round.yaml
+#
+# The logic lives in rfe_lib/ (importable, tested); workflow/scripts/ are thin adapters.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/rounds.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,93 @@
+"""Feature engineering: sin/cos encodings of cyclic and angle columns, and derived features.
+
+A *feature* is what RFE keeps or eliminates; a *column* is what the model sees. A cyclic or angle
+feature is one feature with two columns (``<col>_sin``, ``<col>_cos``), so it is always kept or
+eliminated as a whole. The map from features to columns is an artifact (``feature_map.parquet``).
+Scaling and imputation are not done here: they are fitted inside the model pipeline, on training
+rows only (within each CV fold), so no statistic of validation or test rows leaks into a model.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .data import DataSpec
+
+DERIVED_OPS = ("product", "ratio", "difference", "sum", "log1p", "square", "abs")
+_ARITY = {"product": 2, "ratio": 2, "difference": 2, "sum": 2, "log1p": 1, "square": 1, "abs": 1}
+
+
+def feature_map(kept_columns, spec: DataSpec) -> list[dict]:
+    """Rows ``{feature, column, kind}`` in model-column order: input features first, derived last."""
+    rows = []
+    for col in kept_columns:
+        if col in spec.cyclic or col in spec.angles:
+            kind = "cyclic" if col in spec.cyclic else "angle"
+            rows.append({"feature": col, "column": f"{col}_sin", "kind": kind})
+            rows.append({"feature": col, "column": f"{col}_cos", "kind": kind})
+        else:
+            rows.append({"feature": col, "column": col, "kind": "numeric"})
+    for name in spec.derived:
+        rows.append({"feature": name, "column": name, "kind": "derived"})
+    return rows
+
+
+def check_derived(spec: DataSpec) -> list[str]:
+    problems = []
+    for name, d in spec.derived.items():
+        want = _ARITY.get(d["op"])
+        if want is None:
+            problems.append(f"features.derived.{name}: unknown op '{d['op']}'; use one of {', '.join(DERIVED_OPS)}")
+        elif len(d["columns"]) != want:
+            problems.append(f"features.derived.{name}: op '{d['op']}' takes {want} column(s), got {len(d['columns'])}")
+    return problems
+
+
+def _derive(df, op: str, cols):
+    import numpy as np
+
+    a = df[cols[0]].to_numpy(dtype=float, na_value=np.nan)
+    b = df[cols[1]].to_numpy(dtype=float, na_value=np.nan) if len(cols) > 1 else None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {
+            "product": lambda: a * b,
+            "ratio": lambda: a / b,
+            "difference": lambda: a - b,
+            "sum": lambda: a + b,
+            "log1p": lambda: np.log1p(a),
+            "square": lambda: a * a,
+            "abs": lambda: np.abs(a),
+        }[op]()
+    out[~np.isfinite(out)] = np.nan  # a ratio by zero is missing, not infinite
+    return out
+
+
+def engineer(df, fmap: list[dict], spec: DataSpec):
+    """The model table: one float64 column per row of ``fmap``, rows in input order."""
+    import numpy as np
+    import pandas as pd
+
+    cols = {}
+    for row in fmap:
+        feat, col, kind = row["feature"], row["column"], row["kind"]
+        if kind == "numeric":
+            cols[col] = df[feat].to_numpy(dtype=float, na_value=np.nan)
+        elif kind in ("cyclic", "angle"):
+            if kind == "cyclic":
+                scale = 2.0 * math.pi / float(spec.cyclic[feat])
+            else:
+                scale = 1.0 if spec.angles[feat] == "radians" else math.pi / 180.0
+            v = df[feat].to_numpy(dtype=float, na_value=np.nan) * scale
+            cols[col] = np.sin(v) if col.endswith("_sin") else np.cos(v)
+        elif kind == "derived":
+            d = spec.derived[feat]
+            cols[col] = _derive(df, d["op"], d["columns"])
+        else:  # pragma: no cover - the map is built above
+            raise ValueError(f"unknown feature kind {kind!r}")
+    return pd.DataFrame(cols)
+
+
+def columns_of(fmap_df, features) -> list[str]:
+    """Model columns of ``features``, in feature-map order."""
+    wanted = set(features)
+    return [c for f, c in zip(fmap_df["feature"], fmap_df["column"]) if f in wanted]

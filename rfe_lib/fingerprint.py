@@ -1,0 +1,68 @@
+"""Fingerprints of rfe_lib code, for Snakemake ``params:``.
+
+Snakemake reruns a job when its ``script:`` changes, but not when a module that the script imports
+changes. Each rule passes ``code_fingerprint("hpo")`` (the hash of ``rfe_lib/hpo.py`` and every
+rfe_lib module it imports, transitively) as a param, so editing a module reruns exactly the jobs whose
+code changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_IMPORT = re.compile(r"^\s*from\s+\.(\w*)(?:\.(\w+))?\s+import\s+([^\n]+)", re.MULTILINE)
+
+
+def _module_file(name: str) -> Path | None:
+    parts = name.split(".")
+    as_file = PACKAGE_DIR.joinpath(*parts).with_suffix(".py")
+    if as_file.is_file():
+        return as_file
+    as_pkg = PACKAGE_DIR.joinpath(*parts, "__init__.py")
+    return as_pkg if as_pkg.is_file() else None
+
+
+def _imports(name: str, source: str) -> set[str]:
+    base = name.rsplit(".", 1)[0] if "." in name else ""
+    if _module_file(name) and _module_file(name).name == "__init__.py":
+        base = name
+    found = {"__init__"}
+    for mod, sub, names in _IMPORT.findall(source):
+        prefix = f"{base}." if base else ""
+        if mod:
+            target = prefix + mod + (f".{sub}" if sub else "")
+            found.add(target)
+        else:  # from . import a, b
+            for n in re.split(r"[\s,()]+", names):
+                if n and _module_file(prefix + n):
+                    found.add(prefix + n)
+    return found
+
+
+def module_closure(*names: str) -> list[str]:
+    """``names`` and every rfe_lib module they import, transitively, sorted."""
+    seen, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name)
+        if path is None:
+            raise ValueError(f"rfe_lib has no module {name!r}")
+        seen.add(name)
+        todo.extend(_imports(name, path.read_text()) - seen)
+    return sorted(seen)
+
+
+@lru_cache(maxsize=None)
+def code_fingerprint(*names: str) -> str:
+    """A short hash of the source of ``names`` and their rfe_lib imports."""
+    h = hashlib.sha256()
+    for name in module_closure(*names):
+        h.update(name.encode())
+        h.update(_module_file(name).read_bytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,27 @@
+"""Running one workflow job: logging to the job's log file, and user errors as one clean message."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from . import RFEError
+
+
+def run(main, smk) -> None:
+    """Call ``main(smk, logger)`` with logging sent to ``smk.log[0]``; exit 1 on failure.
+
+    An :class:`RFEError` is logged as its message alone (it is meant for the user); any other
+    exception is logged with its traceback. Snakemake then removes the job's outputs.
+    """
+    from .progress import setup_logging
+
+    logger = setup_logging(smk.log[0] if len(smk.log) else None)
+    try:
+        main(smk, logger)
+    except RFEError as exc:
+        logger.error("%s", exc)
+        sys.exit(1)
+    except Exception:  # noqa: BLE001 - log it, then fail the job
+        logger.error("job failed:\n%s", traceback.format_exc())
+        sys.exit(1)

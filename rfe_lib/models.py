@@ -1,0 +1,239 @@
+"""Building models from the config, safely.
+
+The estimator path may only name a class under an allow-listed module prefix (``sklearn.`` unless
+``model.allowed_modules`` extends it) and must be a regressor; nothing else from the config is
+imported or evaluated. Imputation and scaling are steps of the model pipeline, so they are fitted
+on training rows only (within each CV fold). For an angle target, :class:`AngleRegressor` fits the
+target's sine and cosine and predicts the angle with ``atan2``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import math
+from dataclasses import dataclass, field
+
+from . import RFEError
+
+
+def import_estimator(path: str, allowed_modules=("sklearn.",)):
+    """Import the class at dotted ``path`` if it is under an allowed prefix and is a regressor."""
+    if not isinstance(path, str) or "." not in path:
+        raise RFEError(f"model.estimator must be a dotted class path such as "
+                       f"'sklearn.linear_model.Ridge', got {path!r}")
+    if not any(path.startswith(prefix) for prefix in allowed_modules):
+        raise RFEError(
+            f"model.estimator '{path}' is not under an allowed module prefix ({', '.join(allowed_modules)}); "
+            "add its package's prefix to model.allowed_modules if you trust it"
+        )
+    module_name, _, cls_name = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RFEError(f"model.estimator '{path}': cannot import module '{module_name}': {exc}") from None
+    cls = getattr(module, cls_name, None)
+    if cls is None:
+        public = [n for n in dir(module) if n.endswith("Regressor") or n[:1].isupper()]
+        close = difflib.get_close_matches(cls_name, public, n=1)
+        hint = f"; did you mean '{module_name}.{close[0]}'?" if close else ""
+        raise RFEError(f"model.estimator '{path}': module '{module_name}' has no '{cls_name}'{hint}")
+    from sklearn.base import is_regressor
+
+    try:
+        regressor = isinstance(cls, type) and is_regressor(cls())
+    except Exception:  # noqa: BLE001 - a class that cannot be built with defaults
+        regressor = False
+    if not regressor:
+        raise RFEError(f"model.estimator '{path}' is not a scikit-learn regressor")
+    return cls
+
+
+def _angle_scale(unit: str) -> float:
+    return math.pi / 180.0 if unit == "degrees" else 1.0
+
+
+class AngleRegressor:
+    """Regress an angle through its sine and cosine; predict with ``atan2``.
+
+    Predictions lie in the same half-open turn as the training targets: [0, 360) degrees when every
+    training angle is non-negative, [-180, 180) otherwise (likewise in radians).
+    """
+
+    _estimator_type = "regressor"
+
+    def __init__(self, estimator, unit: str = "degrees"):
+        self.estimator = estimator
+        self.unit = unit
+
+    def get_params(self, deep=True):
+        return {"estimator": self.estimator, "unit": self.unit}
+
+    def fit(self, X, y):
+        import numpy as np
+        from sklearn.base import clone
+
+        a = np.asarray(y, dtype=float) * _angle_scale(self.unit)
+        self.sin_ = clone(self.estimator).fit(X, np.sin(a))
+        self.cos_ = clone(self.estimator).fit(X, np.cos(a))
+        self.nonnegative_ = bool(np.min(y) >= 0)
+        return self
+
+    def predict(self, X):
+        import numpy as np
+
+        a = np.arctan2(self.sin_.predict(X), self.cos_.predict(X)) / _angle_scale(self.unit)
+        turn = 360.0 if self.unit == "degrees" else 2.0 * math.pi
+        return np.mod(a, turn) if self.nonnegative_ else (a + turn / 2) % turn - turn / 2
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to build a model: the ``model`` section plus imputation and the target type."""
+
+    estimator: str
+    params: dict = field(default_factory=dict)
+    scale: bool = False
+    impute: str | None = None
+    angle_unit: str | None = None
+    allowed_modules: tuple[str, ...] = ("sklearn.",)
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ModelSpec":
+        m = config["model"]
+        return cls(
+            estimator=m["estimator"],
+            params=dict(m.get("params") or {}),
+            scale=bool(m.get("scale", False)),
+            impute=config.get("features", {}).get("impute"),
+            angle_unit=config.get("target_angle"),
+            allowed_modules=tuple(m.get("allowed_modules") or ("sklearn.",)),
+            seed=int(config.get("split", {}).get("seed", 0)),
+        )
+
+    def to_params(self) -> dict:
+        """A JSON-able form, passed to jobs through Snakemake ``params:``."""
+        return {"estimator": self.estimator, "params": self.params, "scale": self.scale, "impute": self.impute,
+                "angle_unit": self.angle_unit, "allowed_modules": list(self.allowed_modules), "seed": self.seed}
+
+    @classmethod
+    def from_params(cls, d: dict) -> "ModelSpec":
+        return cls(**{**d, "allowed_modules": tuple(d["allowed_modules"])})
+
+
+def build_model(spec: ModelSpec, params: dict | None = None):
+    """A fresh, unfitted model for one configuration ``params`` (grid values override fixed ones).
+
+    When the estimator takes a ``random_state`` that neither the fixed parameters nor ``params`` set,
+    it is set to the split seed, so every fit is reproducible.
+    """
+    cls = import_estimator(spec.estimator, spec.allowed_modules)
+    kwargs = {**spec.params, **(params or {})}
+    if "random_state" in cls().get_params() and "random_state" not in kwargs:
+        kwargs["random_state"] = spec.seed
+    model = cls(**kwargs)
+    steps = []
+    if spec.impute == "median":
+        from sklearn.impute import SimpleImputer
+
+        steps.append(SimpleImputer(strategy="median"))
+    if spec.scale:
+        from sklearn.preprocessing import StandardScaler
+
+        steps.append(StandardScaler())
+    if steps:
+        from sklearn.pipeline import make_pipeline
+
+        model = make_pipeline(*steps, model)
+    if spec.angle_unit:
+        model = AngleRegressor(model, spec.angle_unit)
+    return model
+
+
+def allows_nan(spec: ModelSpec) -> bool:
+    """Whether the estimator accepts missing values as they are (e.g. HistGradientBoosting)."""
+    if spec.impute == "median":
+        return True
+    from sklearn.utils import get_tags
+
+    cls = import_estimator(spec.estimator, spec.allowed_modules)
+    try:
+        return bool(get_tags(cls()).input_tags.allow_nan)
+    except Exception:  # noqa: BLE001 - estimators without tags
+        return False
+
+
+def grid_list(grid) -> list[dict]:
+    return [grid] if isinstance(grid, dict) else list(grid)
+
+
+def check_grid(spec: ModelSpec, grid) -> None:
+    """Refuse an empty grid, an empty value list, or a parameter the estimator does not take."""
+    grids = grid_list(grid)
+    if not grids or all(not g for g in grids):
+        raise RFEError("hpo.grid is empty: give at least one parameter with a list of values, "
+                       "for example {max_iter: [100, 200]}")
+    cls = import_estimator(spec.estimator, spec.allowed_modules)
+    accepted = sorted(cls().get_params(deep=False))
+    problems = []
+    for name in sorted(spec.params):
+        if name not in accepted:
+            close = difflib.get_close_matches(name, accepted, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"model.params.{name}: {spec.estimator.rpartition('.')[2]} has no parameter '{name}'{hint}")
+    for i, g in enumerate(grids):
+        where = "hpo.grid" if isinstance(grid, dict) else f"hpo.grid[{i}]"
+        for name, values in g.items():
+            if name not in accepted:
+                close = difflib.get_close_matches(name, accepted, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(f"{where}.{name}: {spec.estimator.rpartition('.')[2]} has no parameter '{name}'{hint}; "
+                                f"it accepts: {', '.join(accepted)}")
+            elif not isinstance(values, list) or not values:
+                problems.append(f"{where}.{name}: give a non-empty list of values, got {values!r}")
+    if problems:
+        raise RFEError("invalid hyperparameter grid:\n  - " + "\n  - ".join(problems))
+
+
+class Grid:
+    """A lazy view of a parameter grid: ``len`` and ``grid[i]`` without building the whole list.
+
+    Order follows scikit-learn's ``ParameterGrid`` (keys sorted, the last key varying fastest), so a
+    configuration's id is stable for a given grid.
+    """
+
+    def __init__(self, grid):
+        from sklearn.model_selection import ParameterGrid
+
+        self._pg = ParameterGrid(grid_list(grid))
+
+    def __len__(self) -> int:
+        return len(self._pg)
+
+    def __getitem__(self, i: int) -> dict:
+        return self._pg[i]
+
+    def param_names(self) -> list[str]:
+        names = []
+        for g in self._pg.param_grid:
+            for k in sorted(g):
+                if k not in names:
+                    names.append(k)
+        return names
+
+
+def grid_size(grid) -> int:
+    """Number of configurations of a grid spec (dict of lists or list of dicts), computed without sklearn."""
+    total = 0
+    for g in grid_list(grid):
+        n = 1
+        for values in g.values():
+            n *= len(values) if isinstance(values, list) else 1
+        total += n
+    return total
+
+
+def params_json(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)

@@ -1,0 +1,74 @@
+"""The train/validation/test split and the CV folds, stratified by target quantile bins.
+
+Computed once per run; every round uses the same rows and folds, so rounds are comparable.
+"""
+
+from __future__ import annotations
+
+from . import RFEError
+
+
+def target_bins(y, n_bins: int):
+    """Quantile bin (0..b-1) of each target value; ties may merge bins, so b <= n_bins."""
+    import numpy as np
+    import pandas as pd
+
+    if n_bins <= 1:
+        return np.zeros(len(y), dtype=int)
+    return pd.qcut(pd.Series(y), q=n_bins, labels=False, duplicates="drop").to_numpy(dtype=int)
+
+
+def check_split_feasible(y, test_fraction: float, val_fraction: float, folds: int, n_bins: int) -> None:
+    """Refuse a split that cannot give every CV fold a member of every target bin."""
+    import numpy as np
+
+    if test_fraction + val_fraction >= 0.9:
+        raise RFEError(
+            f"split.test_fraction + split.val_fraction = {test_fraction + val_fraction:g} leaves under 10% "
+            "of the rows for training; lower them"
+        )
+    n = len(y)
+    train_share = 1.0 - test_fraction - val_fraction
+    bins = target_bins(y, n_bins)
+    counts = np.bincount(bins)
+    smallest = int(counts.min())
+    need = folds / train_share + 2  # rows per bin so that its training part fills every fold
+    if smallest < need:
+        raise RFEError(
+            f"too few rows for the split: {n} rows in {len(counts)} target bins, the smallest bin has {smallest} "
+            f"rows, but split.folds={folds} with {train_share:.0%} of rows for training needs at least "
+            f"{int(np.ceil(need))} per bin (about {int(np.ceil(need * len(counts)))} rows in all). "
+            "Lower split.stratify_bins or split.folds, or use more data."
+        )
+
+
+def make_split(y, *, test_fraction: float, val_fraction: float, folds: int, n_bins: int, seed: int):
+    """Return a DataFrame ``row, set, fold, y``: ``fold`` is 0..folds-1 for train rows, -1 otherwise."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    y = np.asarray(y, dtype=float)
+    check_split_feasible(y, test_fraction, val_fraction, folds, n_bins)
+    rows = np.arange(len(y))
+    bins = target_bins(y, n_bins)
+    rest, test = train_test_split(rows, test_size=test_fraction, stratify=bins, random_state=seed)
+    val_share = val_fraction / (1.0 - test_fraction)
+    train, val = train_test_split(rest, test_size=val_share, stratify=bins[rest], random_state=seed)
+    train = np.sort(train)
+    sets = np.empty(len(y), dtype=object)
+    sets[train], sets[val], sets[test] = "train", "val", "test"
+    fold = np.full(len(y), -1, dtype=np.int64)
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (_, held_out) in enumerate(skf.split(train, bins[train])):
+        fold[train[held_out]] = k
+    return pd.DataFrame({"row": rows, "set": sets.astype(str), "fold": fold, "y": y})
+
+
+def fold_indices(split_df, folds: int):
+    """Positions (into the train rows, in row order) of each fold's (fit, held-out) parts."""
+    import numpy as np
+
+    train = split_df[split_df["set"] == "train"]
+    fold = train["fold"].to_numpy()
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]

@@ -1,0 +1,51 @@
+"""Fitting a round's best configuration on all training rows, and predicting every row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import RFEError
+from .metrics import errors
+from .models import ModelSpec, build_model
+
+
+def load_columns(features_path, columns):
+    """All rows of ``columns`` as one float64 array (read column by column)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(features_path)
+    X = np.empty((pf.metadata.num_rows, len(columns)), dtype=np.float64)
+    for j, col in enumerate(columns):
+        X[:, j] = pf.read(columns=[col]).column(0).to_numpy(zero_copy_only=False)
+    return X
+
+
+def fit_and_predict(X, split, spec: ModelSpec, params: dict):
+    """Fit on the train rows of ``split``; return the model and a predictions table for every row."""
+    import pandas as pd
+
+    train = (split["set"] == "train").to_numpy()
+    y = split["y"].to_numpy(dtype=float)
+    model = build_model(spec, params)
+    if X.shape[1] == 0:
+        raise RFEError("a round has no feature columns left to fit")
+    model.fit(X[train], y[train])
+    pred = model.predict(X)
+    out = pd.DataFrame({"row": split["row"].to_numpy(), "set": split["set"].to_numpy(), "y_true": y, "y_pred": pred})
+    out["error"] = errors(y, pred, spec.angle_unit)
+    return model, out
+
+
+def load_model(path, results_dir):
+    """Load a fitted model, but only from inside this run's own results folder.
+
+    joblib files can run code when loaded; refusing paths outside ``results_dir`` keeps a config or
+    a stray argument from making the pipeline unpickle a file it did not write.
+    """
+    import joblib
+
+    path, root = Path(path).resolve(), Path(results_dir).resolve()
+    if root not in path.parents:
+        raise RFEError(f"refusing to load model '{path}': models are loaded only from the run's folder {root}")
+    return joblib.load(path)

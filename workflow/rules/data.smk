@@ -1,0 +1,67 @@
+# Before the rounds: validation, the split, feature engineering.
+
+
+rule validate_data:
+    input:
+        data=config["data"]["path"],
+    output:
+        f"{RUN}/data/validation.parquet",
+    log:
+        f"{RUN}/logs/validate_data.log",
+    params:
+        data=config["data"],
+        features=config["features"],
+        code=code_fingerprint("data"),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(4),
+        runtime=15,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/validate_data.py"
+
+
+rule split_data:
+    input:
+        data=config["data"]["path"],
+        validation=f"{RUN}/data/validation.parquet",
+    output:
+        f"{RUN}/split/indices.parquet",
+    log:
+        f"{RUN}/logs/split_data.log",
+    params:
+        target=config["data"]["target"],
+        split=config["split"],
+        code=code_fingerprint("split", "data"),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1),
+        runtime=15,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/split_data.py"
+
+
+rule engineer_features:
+    input:
+        data=config["data"]["path"],
+        validation=f"{RUN}/data/validation.parquet",
+    output:
+        table=f"{RUN}/data/features.parquet",
+        feature_map=f"{RUN}/data/feature_map.parquet",
+    log:
+        f"{RUN}/logs/engineer_features.log",
+    params:
+        data=config["data"],
+        features=config["features"],
+        code=code_fingerprint("features", "data"),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(4),
+        runtime=15,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/engineer_features.py"

@@ -1,0 +1,186 @@
+# One RFE round r: features -> sharded HPO -> best model -> evaluation -> sharded LOFO -> elimination.
+# The rounds form a static chain (round r's features come from round r-1's elimination), and the
+# number of rounds is fixed by the plan, so `snakemake -n` lists every job of every round.
+
+
+rule round_features:
+    input:
+        unpack(round_inputs),
+    output:
+        f"{RUN}/round_{{r}}/features.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/round_features.log",
+    params:
+        code=code_fingerprint("rfe"),
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/round_features.py"
+
+
+rule hpo_shard:
+    input:
+        table=f"{RUN}/data/features.parquet",
+        feature_map=f"{RUN}/data/feature_map.parquet",
+        split=f"{RUN}/split/indices.parquet",
+        features=f"{RUN}/round_{{r}}/features.parquet",
+    output:
+        f"{RUN}/round_{{r}}/hpo/shard_{{s}}.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/hpo_shard_{{s}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/round_{{r}}/hpo_shard_{{s}}.tsv"
+    params:
+        model=MODEL,
+        grid=config["hpo"]["grid"],
+        metric=config["hpo"]["metric"],
+        folds=FOLDS,
+        n_shards=HPO_SHARDS,
+        code=code_fingerprint("hpo", "cv", "models"),
+    threads: config["hpo"]["threads"]
+    resources:
+        mem_mb=mem_mb(3),
+        runtime=runtime_min(-(-PLAN.n_configs // HPO_SHARDS) * FOLDS),
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/hpo_shard.py"
+
+
+rule hpo_merge:
+    input:
+        hpo_shard_paths,
+    output:
+        results=f"{RUN}/round_{{r}}/hpo/results.parquet",
+        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/hpo_merge.log",
+    params:
+        code=code_fingerprint("hpo"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/hpo_merge.py"
+
+
+rule train_model:
+    input:
+        table=f"{RUN}/data/features.parquet",
+        feature_map=f"{RUN}/data/feature_map.parquet",
+        split=f"{RUN}/split/indices.parquet",
+        features=f"{RUN}/round_{{r}}/features.parquet",
+        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
+    output:
+        model=f"{RUN}/round_{{r}}/model/model.joblib",
+        predictions=f"{RUN}/round_{{r}}/model/predictions.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/train_model.log",
+    params:
+        model=MODEL,
+        code=code_fingerprint("training"),
+    threads: config["hpo"]["threads"]
+    resources:
+        mem_mb=mem_mb(4),
+        runtime=runtime_min(1),
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/train_model.py"
+
+
+rule evaluate:
+    input:
+        f"{RUN}/round_{{r}}/model/predictions.parquet",
+    output:
+        f"{RUN}/round_{{r}}/eval/metrics.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/evaluate.log",
+    params:
+        tolerances=config["evaluation"]["tolerances"],
+        angle_unit=config["target_angle"],
+        code=code_fingerprint("metrics"),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1),
+        runtime=5,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/evaluate.py"
+
+
+rule lofo_shard:
+    input:
+        table=f"{RUN}/data/features.parquet",
+        feature_map=f"{RUN}/data/feature_map.parquet",
+        split=f"{RUN}/split/indices.parquet",
+        features=f"{RUN}/round_{{r}}/features.parquet",
+        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
+    output:
+        f"{RUN}/round_{{r}}/lofo/shard_{{s}}.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/lofo_shard_{{s}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/round_{{r}}/lofo_shard_{{s}}.tsv"
+    params:
+        model=MODEL,
+        metric=config["hpo"]["metric"],
+        folds=FOLDS,
+        n_shards=lambda wc: LOFO_SHARDS[int(wc.r)],
+        code=code_fingerprint("lofo", "cv", "models"),
+    threads: config["lofo"]["threads"]
+    resources:
+        mem_mb=mem_mb(3),
+        runtime=runtime_min(lambda wc: -(-PLAN.schedule[int(wc.r)] // LOFO_SHARDS[int(wc.r)]) * FOLDS),
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/lofo_shard.py"
+
+
+rule lofo_merge:
+    input:
+        shards=lofo_shard_paths,
+        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
+    output:
+        f"{RUN}/round_{{r}}/lofo/importance.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/lofo_merge.log",
+    params:
+        code=code_fingerprint("lofo"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/lofo_merge.py"
+
+
+rule eliminate:
+    input:
+        f"{RUN}/round_{{r}}/lofo/importance.parquet",
+    output:
+        f"{RUN}/round_{{r}}/eliminated.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/eliminate.log",
+    params:
+        k=lambda wc: PLAN.eliminate[int(wc.r)],
+        code=code_fingerprint("rfe"),
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/eliminate.py"

@@ -1,0 +1,26 @@
+# After the rounds: the summary across rounds and the selected feature set.
+
+
+rule summarize:
+    input:
+        features=per_round("features.parquet"),
+        best=per_round("hpo/best.parquet"),
+        metrics=per_round("eval/metrics.parquet"),
+        importance=per_round("lofo/importance.parquet"),
+        eliminated=per_round("eliminated.parquet"),
+    output:
+        rounds=f"{RUN}/summary/rounds.parquet",
+        selected=f"{RUN}/summary/selected.parquet",
+    log:
+        f"{RUN}/logs/summarize.log",
+    params:
+        select=config["rfe"]["select"],
+        code=code_fingerprint("rfe"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/summarize.py"

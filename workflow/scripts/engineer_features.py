@@ -1,0 +1,27 @@
+"""Engineer the model table (sin/cos encodings, derived features) and the feature-to-column map."""
+
+from rfe_lib.job import run
+
+
+def main(smk, log):
+    import pandas as pd
+
+    from rfe_lib.data import DataSpec, read_table
+    from rfe_lib.features import engineer, feature_map
+    from rfe_lib.io import write_parquet
+
+    spec = DataSpec.from_config({"data": smk.params.data, "features": smk.params.features})
+    validation = pd.read_parquet(smk.input.validation)
+    dropped = set(validation.loc[validation["status"] == "dropped", "column"])
+    df = read_table(smk.input.data)
+    from rfe_lib.data import candidate_features
+
+    kept = [c for c in candidate_features(list(df.columns), spec) if c not in dropped]
+    fmap = feature_map(kept, spec)
+    table = engineer(df, fmap, spec)
+    log.info("%d features, %d model columns", len({r['feature'] for r in fmap}), table.shape[1])
+    write_parquet(table, smk.output.table)
+    write_parquet(pd.DataFrame(fmap, columns=["feature", "column", "kind"]), smk.output.feature_map)
+
+
+run(main, snakemake)  # noqa: F821

@@ -1,0 +1,18 @@
+"""LOFO importance of every feature of the round: loss without it minus loss with all, per fold."""
+
+from rfe_lib.job import run
+
+
+def main(smk, log):
+    import pandas as pd
+
+    from rfe_lib.io import write_parquet
+    from rfe_lib.lofo import importance
+
+    shards = pd.concat([pd.read_parquet(p) for p in smk.input.shards], ignore_index=True)
+    imp = importance(shards, pd.read_parquet(smk.input.best))
+    log.info("\n%s", imp[["feature", "importance_mean", "importance_std"]].to_string(index=False))
+    write_parquet(imp, smk.output[0])
+
+
+run(main, snakemake)  # noqa: F821
