@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -25,3 +26,9 @@ def run(main, smk) -> None:
     except Exception:  # noqa: BLE001 - log it, then fail the job
         logger.error("job failed:\n%s", traceback.format_exc())
         sys.exit(1)
+
+
+def export_pythonpath(path: str) -> None:
+    """Put ``path`` first on PYTHONPATH, so job processes (local, conda or cluster) import this rfe_lib."""
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != path]
+    os.environ["PYTHONPATH"] = os.pathsep.join([path, *parts])

@@ -11,11 +11,13 @@ from snakemake.utils import validate
 _REPO = str(Path(workflow.basedir).resolve())
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, os.environ.get("PYTHONPATH")) if p)
 
 import yaml  # noqa: E402
 
 from rfe_lib import RFEError  # noqa: E402
+from rfe_lib.job import export_pythonpath  # noqa: E402
+
+export_pythonpath(_REPO)
 from rfe_lib.config import check_config, resolve_shards  # noqa: E402
 from rfe_lib.fingerprint import code_fingerprint  # noqa: E402
 from rfe_lib.models import ModelSpec  # noqa: E402

@@ -1,0 +1,139 @@
+"""The real workflow on a 2,000-row slice of the example: 3 rounds, 4 configurations, 3 folds."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from conftest import SMALL_CONFIG, make_workdir, read_run, snakemake
+
+pytestmark = pytest.mark.slow
+ROUNDS = 3
+
+
+def artifact(workdir, rel):
+    return pd.read_parquet(read_run(workdir) / rel)
+
+
+def test_rounds_shrink_as_scheduled(small_run):
+    counts = [len(artifact(small_run, f"round_{r:03d}/features.parquet")) for r in range(ROUNDS)]
+    assert counts == [5, 4, 3]
+    for r in range(ROUNDS - 1):
+        now = artifact(small_run, f"round_{r:03d}/features.parquet")["feature"].tolist()
+        gone = artifact(small_run, f"round_{r:03d}/eliminated.parquet")["feature"].tolist()
+        nxt = artifact(small_run, f"round_{r + 1:03d}/features.parquet")["feature"].tolist()
+        assert len(gone) == 1 and nxt == [f for f in now if f not in gone]
+    assert artifact(small_run, f"round_{ROUNDS - 1:03d}/eliminated.parquet").empty
+
+
+def test_eliminated_feature_is_the_argmin_of_importance(small_run):
+    for r in range(ROUNDS - 1):
+        imp = artifact(small_run, f"round_{r:03d}/lofo/importance.parquet")
+        gone = artifact(small_run, f"round_{r:03d}/eliminated.parquet")["feature"].item()
+        lowest = imp.sort_values(["importance_mean", "feature"]).iloc[0]["feature"]
+        assert gone == lowest
+
+
+def test_best_configuration_is_the_lowest_mean(small_run):
+    for r in range(ROUNDS):
+        res = artifact(small_run, f"round_{r:03d}/hpo/results.parquet")
+        best = artifact(small_run, f"round_{r:03d}/hpo/best.parquet")
+        assert len(res) == 4 and res["error"].isna().all()
+        assert res["config_id"].tolist() == [0, 1, 2, 3]
+        assert best["config_id"].item() == res.sort_values(["mean", "config_id"]).iloc[0]["config_id"]
+
+
+def _direct_cv(X, y, fold, params):
+    """K-fold CV RMSE computed from scratch with scikit-learn, independent of rfe_lib."""
+    losses = []
+    for k in range(SMALL_CONFIG["split"]["folds"]):
+        fit, held = fold != k, fold == k
+        model = HistGradientBoostingRegressor(**{**SMALL_CONFIG["model"]["params"], **params,
+                                                 "random_state": SMALL_CONFIG["split"]["seed"]})
+        pred = model.fit(X[fit], y[fit]).predict(X[held])
+        losses.append(np.sqrt(np.mean((pred - y[held]) ** 2)))
+    return np.array(losses)
+
+
+def test_lofo_importance_equals_direct_recomputation(small_run):
+    table = artifact(small_run, "data/features.parquet")
+    fmap = artifact(small_run, "data/feature_map.parquet")
+    split = artifact(small_run, "split/indices.parquet")
+    train = split[split["set"] == "train"]
+    y, fold = train["y"].to_numpy(), train["fold"].to_numpy()
+    r = 0
+    features = artifact(small_run, f"round_{r:03d}/features.parquet")["feature"].tolist()
+    params = json.loads(artifact(small_run, f"round_{r:03d}/hpo/best.parquet")["params"].item())
+    X_all = table.iloc[train["row"].to_numpy()]
+    cols = fmap.loc[fmap["feature"].isin(features), "column"].tolist()
+    with_all = _direct_cv(X_all[cols].to_numpy(), y, fold, params)
+    imp = artifact(small_run, f"round_{r:03d}/lofo/importance.parquet").set_index("feature")
+    assert imp["loss_with_all"].iloc[0] == pytest.approx(with_all.mean(), rel=1e-12)
+    for f in features:
+        drop = fmap.loc[fmap["feature"] == f, "column"].tolist()
+        without = _direct_cv(X_all[cols].drop(columns=drop).to_numpy(), y, fold, params)
+        got = imp.loc[f, [f"fold_{k}" for k in range(3)]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, without - with_all, rtol=1e-9, atol=1e-9)
+        assert imp.loc[f, "importance_mean"] == pytest.approx((without - with_all).mean(), abs=1e-9)
+    assert "hour" in fmap.loc[fmap["kind"] == "cyclic", "feature"].tolist()
+    assert fmap.loc[fmap["feature"] == "hour", "column"].tolist() == ["hour_sin", "hour_cos"]
+
+
+def test_predictions_and_metrics(small_run):
+    pred = artifact(small_run, "round_000/model/predictions.parquet")
+    split = artifact(small_run, "split/indices.parquet")
+    assert list(pred.columns[:4]) == ["row", "set", "y_true", "y_pred"]
+    assert (pred["set"].to_numpy() == split["set"].to_numpy()).all()
+    metrics = artifact(small_run, "round_000/eval/metrics.parquet").set_index("set")
+    test = pred[pred["set"] == "test"]
+    rmse = np.sqrt(np.mean((test["y_pred"] - test["y_true"]) ** 2))
+    assert metrics.loc["test", "rmse"] == pytest.approx(rmse)
+    assert metrics.loc["test", "within_25"] == pytest.approx(np.mean(np.abs(test["y_pred"] - test["y_true"]) <= 25))
+    assert metrics.loc["train", "rmse"] < metrics.loc["test", "rmse"]
+
+
+def test_summary_and_selection(small_run):
+    rounds = artifact(small_run, "summary/rounds.parquet")
+    selected = artifact(small_run, "summary/selected.parquet")
+    assert rounds["round"].tolist() == [0, 1, 2] and rounds["n_features"].tolist() == [5, 4, 3]
+    for col in ("cv_mean", "cv_std", "val_rmse", "test_rmse", "test_within_25", "params"):
+        assert col in rounds.columns
+    best_round = int(rounds.sort_values(["cv_mean", "n_features"]).iloc[0]["round"])
+    assert set(selected["round"]) == {best_round} and set(selected["rule"]) == {"best"}
+    assert sorted(selected["feature"]) == sorted(rounds.loc[best_round, "features"])
+    validation = artifact(small_run, "data/validation.parquet")
+    assert list(validation.columns) == ["column", "check", "status", "detail"]
+    assert not (validation["status"] == "error").any()
+
+
+def test_progress_lines_in_shard_logs(small_run):
+    log = (read_run(small_run) / "logs" / "round_000" / "hpo_shard_00.log").read_text()
+    assert "HPO round 000 shard 0: 4/4 (100%) elapsed" in log and "ETA" in log
+
+
+TIMING = {"fit_seconds"}
+
+
+def _frames_equal(a_dir, b_dir, rel):
+    a, b = pd.read_parquet(a_dir / rel), pd.read_parquet(b_dir / rel)
+    a, b = a.drop(columns=[c for c in TIMING if c in a]), b.drop(columns=[c for c in TIMING if c in b])
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_results_identical_with_three_shards(small_run, tmp_path):
+    make_workdir(tmp_path, {"hpo": {"shards": 3}, "lofo": {"shards": 3}})
+    snakemake(tmp_path, "-j", "2")
+    one, three = read_run(small_run), read_run(tmp_path)
+    assert len(list((three / "round_000" / "hpo").glob("shard_*.parquet"))) == 3
+    assert len(list((three / "round_000" / "lofo").glob("shard_*.parquet"))) == 3
+    rels = [p.relative_to(one) for p in one.rglob("*.parquet") if "shard_" not in p.name]
+    assert len(rels) > 20
+    for rel in rels:
+        _frames_equal(one, three, rel)
+
+
+def test_lint_is_clean(small_run):
+    proc = snakemake(small_run, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
