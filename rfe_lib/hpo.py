@@ -77,31 +77,67 @@ def fold_stats(losses) -> tuple[float, float]:
     return mean, std
 
 
-def score_config(config_id, params, data, spec: ModelSpec, metric, types) -> dict:
-    """One result row: per-fold losses, mean, std, fit seconds, or the error if the fit raised."""
-    from .cv import cv_losses
+def _error_text(exc) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+
+
+def score_batch(batch, data, spec: ModelSpec, metric, types) -> list[dict]:
+    """Result rows of ``batch`` (a list of ``(config_id, params)``), scored fold by fold.
+
+    The training rows are rearranged for a fold once per batch, not once per configuration (see
+    :mod:`rfe_lib.cv`). A configuration that raises (or gives a non-finite loss) is recorded with its
+    error and skipped in the remaining folds.
+    """
+    from .cv import fold_loss
 
     n_folds = len(data.folds)
-    row = {"config_id": config_id, "params": params_json(params)}
-    row.update({f"param_{k}": _cell(params.get(k), t) for k, t in types.items()})
-    t0 = time.perf_counter()
+    losses = [[] for _ in batch]
+    seconds = [0.0] * len(batch)
+    errors: list = [None] * len(batch)
     try:
-        losses, seconds = cv_losses(lambda: build_model(spec, params), data, metric, spec.angle_unit)
-        if not all(math.isfinite(x) for x in losses):
-            raise ValueError(f"non-finite CV loss {losses}")
-        mean, std = fold_stats(losses)
-        row.update({f"fold_{k}": v for k, v in enumerate(losses)})
-        row.update(mean=mean, std=std, fit_seconds=seconds, error=None)
-    except Exception as exc:  # noqa: BLE001 - a failing configuration is recorded, not fatal
-        row.update({f"fold_{k}": None for k in range(n_folds)})
-        msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        row.update(mean=None, std=None, fit_seconds=time.perf_counter() - t0, error=msg[:2000])
-    return row
+        for k in range(n_folds):
+            for i, (_, params) in enumerate(batch):
+                if errors[i] is not None:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    value, s = fold_loss(lambda: build_model(spec, params), data, k, metric, spec.angle_unit)
+                    if not math.isfinite(value):
+                        raise ValueError(f"non-finite CV loss {losses[i] + [value]}")
+                    losses[i].append(value)
+                    seconds[i] += s
+                except Exception as exc:  # noqa: BLE001 - a failing configuration is recorded, not fatal
+                    errors[i] = _error_text(exc)
+                    seconds[i] += time.perf_counter() - t0
+    finally:
+        data.restore_rows()
+    rows = []
+    for (config_id, params), fold_losses, secs, error in zip(batch, losses, seconds, errors):
+        row = {"config_id": config_id, "params": params_json(params)}
+        row.update({f"param_{k}": _cell(params.get(k), t) for k, t in types.items()})
+        if error is None:
+            mean, std = fold_stats(fold_losses)
+            row.update({f"fold_{k}": v for k, v in enumerate(fold_losses)})
+            row.update(mean=mean, std=std, fit_seconds=secs, error=None)
+        else:
+            row.update({f"fold_{k}": None for k in range(n_folds)})
+            row.update(mean=None, std=None, fit_seconds=secs, error=error)
+        rows.append(row)
+    return rows
+
+
+def score_config(config_id, params, data, spec: ModelSpec, metric, types) -> dict:
+    """One result row: per-fold losses, mean, std, fit seconds, or the error if the fit raised."""
+    return score_batch([(config_id, params)], data, spec, metric, types)[0]
 
 
 def run_shard(data, spec: ModelSpec, grid, metric: str, shard: int, n_shards: int, out_path,
               label: str = "HPO", batch_size: int = 64, logger=None) -> int:
-    """Score this shard's configurations and stream them to ``out_path``; return how many."""
+    """Score this shard's configurations and stream them to ``out_path``; return how many.
+
+    Configurations come one batch at a time from the lazy grid; each batch's rows are written as one
+    Parquet row group, so at most ``batch_size`` configurations and rows are held at once.
+    """
     from .io import ParquetBatchWriter
     from .progress import Progress
 
@@ -112,14 +148,16 @@ def run_shard(data, spec: ModelSpec, grid, metric: str, shard: int, n_shards: in
     progress = Progress(len(ids), label, logger)
     n_failed = 0
     with ParquetBatchWriter(out_path, result_schema(grid, len(data.folds)), batch_size) as writer:
-        for cid in ids:
-            row = score_config(cid, lazy[cid], data, spec, metric, types)
-            if row["error"]:
-                n_failed += 1
-                if n_failed <= 5:
-                    logger.warning("configuration %d failed: %s", cid, row["error"].splitlines()[-1])
-            writer.append(row)
-            progress.step()
+        for start in range(0, len(ids), batch_size):
+            batch = [(cid, lazy[cid]) for cid in ids[start:start + batch_size]]
+            for row in score_batch(batch, data, spec, metric, types):
+                if row["error"]:
+                    n_failed += 1
+                    if n_failed <= 5:
+                        logger.warning("configuration %d failed: %s", row["config_id"], row["error"].splitlines()[-1])
+                writer.append(row)
+            writer.flush()
+            progress.step(len(batch))
     if n_failed:
         logger.warning("%d of %d configurations failed (see the error column)", n_failed, len(ids))
     return len(ids)
@@ -149,3 +187,13 @@ def best_config(results):
 def fold_columns(df) -> list[str]:
     cols = [c for c in df.columns if c.startswith("fold_") and c[5:].isdigit()]
     return sorted(cols, key=lambda c: int(c[5:]))
+
+
+def check_complete(results, n_configs: int) -> None:
+    """Refuse merged results that do not hold every configuration exactly once."""
+    ids = results["config_id"].to_numpy()
+    if len(ids) != n_configs or (ids != range(n_configs)).any():
+        raise RFEError(
+            f"the HPO shards hold {len(ids)} rows for {n_configs} configurations (ids {ids.min()}..{ids.max()}): "
+            "shards were cut with different shard counts; rerun with --forcerun hpo_shard"
+        )

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 
+from . import RFEError
+
 
 def shard_features(features, shard: int, n_shards: int) -> list:
     return [f for i, f in enumerate(features) if i % n_shards == shard]
@@ -48,13 +50,21 @@ def run_shard(data, spec, params: dict, features, feature_columns: dict, metric:
     return len(mine)
 
 
-def importance(shards, best):
-    """Combine LOFO shards with the round's best HPO row into the importance table."""
+def importance(shards, best, expected=None):
+    """Combine LOFO shards with the round's best HPO row into the importance table.
+
+    With ``expected`` (the round's features), refuse shards that do not cover each exactly once.
+    """
     import pandas as pd
 
     from .hpo import fold_columns
 
     folds = fold_columns(best)
+    if expected is not None and sorted(shards["feature"]) != sorted(expected):
+        raise RFEError(
+            f"the LOFO shards cover {sorted(shards['feature'])}, not the round's features {sorted(expected)}: "
+            "shards were cut with different shard counts; rerun with --forcerun lofo_shard"
+        )
     with_all = best.iloc[0][folds].to_numpy(dtype=float)
     imp = shards[["feature"]].copy()
     per_fold = shards[folds].to_numpy(dtype=float) - with_all

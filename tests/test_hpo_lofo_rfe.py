@@ -126,3 +126,17 @@ def test_select_round_best_and_one_se():
 
 def test_fold_stats():
     assert fold_stats([1.0, 2.0, 3.0]) == pytest.approx((2.0, 1.0))
+
+
+def test_merges_refuse_incomplete_or_overlapping_shards():
+    from rfe_lib.hpo import check_complete
+
+    check_complete(pd.DataFrame({"config_id": [0, 1, 2]}), 3)
+    with pytest.raises(RFEError, match="different shard counts"):
+        check_complete(pd.DataFrame({"config_id": [0, 0, 2]}), 3)
+    with pytest.raises(RFEError, match="different shard counts"):
+        check_complete(pd.DataFrame({"config_id": [0, 1]}), 3)
+    shards = pd.DataFrame({"feature": ["a", "a"], "fold_0": [1.0, 1.0]})
+    best = pd.DataFrame({"params": ["{}"], "fold_0": [0.5]})
+    with pytest.raises(RFEError, match="not the round's features"):
+        importance(shards, best, expected=["a", "b"])

@@ -35,7 +35,9 @@ except RFEError as exc:
 RUN = f"results/{config['run_name']}"
 ROUNDS = list(range(PLAN.n_rounds))
 MODEL = ModelSpec.from_config(config).to_params()
-CPUS = os.cpu_count() or 1
+# `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
+# so that jobs re-parsing this file elsewhere (cluster nodes) cut the grid exactly the same way.
+CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
 HPO_SHARDS = resolve_shards(config["hpo"]["shards"], PLAN.n_configs, CPUS)
 LOFO_SHARDS = [resolve_shards(config["lofo"]["shards"], n, CPUS) for n in PLAN.schedule]
 FOLDS = config["split"]["folds"]

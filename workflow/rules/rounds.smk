@@ -60,6 +60,7 @@ rule hpo_merge:
     log:
         f"{RUN}/logs/round_{{r}}/hpo_merge.log",
     params:
+        n_configs=PLAN.n_configs,
         code=code_fingerprint("hpo"),
     threads: 1
     resources:
@@ -150,6 +151,7 @@ rule lofo_merge:
     input:
         shards=lofo_shard_paths,
         best=f"{RUN}/round_{{r}}/hpo/best.parquet",
+        features=f"{RUN}/round_{{r}}/features.parquet",
     output:
         f"{RUN}/round_{{r}}/lofo/importance.parquet",
     log:

@@ -10,7 +10,7 @@ def main(smk, log):
     from rfe_lib.lofo import importance
 
     shards = pd.concat([pd.read_parquet(p) for p in smk.input.shards], ignore_index=True)
-    imp = importance(shards, pd.read_parquet(smk.input.best))
+    imp = importance(shards, pd.read_parquet(smk.input.best), pd.read_parquet(smk.input.features)["feature"].tolist())
     log.info("\n%s", imp[["feature", "importance_mean", "importance_std"]].to_string(index=False))
     write_parquet(imp, smk.output[0])
 
