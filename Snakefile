@@ -17,6 +17,18 @@ include: "workflow/rules/rounds.smk"
 include: "workflow/rules/summary.smk"
 
 
+# Bookkeeping jobs that take a second: on a cluster they run on the head node instead of waiting in
+# the queue (locally this changes nothing).
+localrules:
+    all,
+    round_features,
+    hpo_merge,
+    lofo_merge,
+    eliminate,
+    evaluate,
+    summarize,
+
+
 rule all:
     input:
         final_outputs(),

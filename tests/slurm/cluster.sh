@@ -262,11 +262,11 @@ do_start() {
 # Cancel jobs while the controller is still up, so no slurmstepd outlives the cluster.
 cancel_jobs() {
     is_ours slurmctld || return 0
-    local jobs i
+    local jobs
     jobs=$(timeout 10 squeue -h -o %i 2>/dev/null || true)
     [ -n "$jobs" ] || return 0
     timeout 10 scancel $jobs 2>/dev/null || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         [ -z "$(timeout 5 squeue -h -o %i 2>/dev/null || true)" ] && return 0
         sleep 0.2
     done
@@ -274,7 +274,7 @@ cancel_jobs() {
 
 # SIGTERM the named daemons together, wait for all, SIGKILL any still alive after 20 s.
 stop_group() {
-    local name pid n alive
+    local name pid alive
     local -a pids=()
     for name in "$@"; do
         pid=$(pid_of "$name")
@@ -283,7 +283,7 @@ stop_group() {
             pids+=("$pid")
         fi
     done
-    for n in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         alive=0
         for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
         [ "$alive" -eq 1 ] || break
@@ -293,7 +293,7 @@ stop_group() {
         if kill -0 "$pid" 2>/dev/null; then
             log "pid $pid ignored SIGTERM for 20s, sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
-            for n in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+            for _ in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
         fi
     done
     for name in "$@"; do rm -f "$PIDS/$name.pid"; done

@@ -15,7 +15,8 @@ SNAKEMAKE=${SNAKEMAKE:-$(command -v snakemake || echo /work/venv/bin/snakemake)}
 RUN_TIMEOUT=${RFE_SMOKE_TIMEOUT:-600}
 export RFE_SLURM_STATE=${RFE_SLURM_STATE:-/tmp/rfe-slurm}
 # Jobs run `snakemake` again inside SLURM (sbatch exports this environment): put its venv first.
-export PATH="$(dirname "$SNAKEMAKE"):$PATH"
+PATH="$(dirname "$SNAKEMAKE"):$PATH"
+export PATH
 
 now() { date +%s%N; }
 since() { local d=$((($(date +%s%N) - $1) / 100000000)); echo "$((d / 10)).$((d % 10))"; }
@@ -42,8 +43,8 @@ t=$(now)
 say "cluster start: $(since "$t") s"
 DAEMON_PIDS=$(cat "$RFE_SLURM_STATE"/pids/*.pid)
 
-# Toy workflow; the rule names match rules of the real workflow, so the profile's
-# set-resources apply to them (checked below via sacct ReqMem/Timelimit).
+# Toy workflow; its rule names are rules of the real workflow, so the profile's set-resources
+# apply to them (checked below via sacct ReqMem/Timelimit).
 cat >"$WORK/Snakefile" <<'EOF'
 SHARDS = [1, 2, 3]
 
@@ -59,7 +60,7 @@ rule train_model:
     output: "model.txt"
     shell: "cat {input} > {output}; echo model job $SLURM_JOB_ID >> {output}"
 
-rule workbook:
+rule plot_round:
     output: "broken.txt"
     shell: "echo 'failing on purpose' >&2; exit 3"
 EOF
@@ -84,10 +85,10 @@ for id in "${ids[@]}"; do
     [ "$state" = COMPLETED ] || fail "sacct: job $id state '$state', want COMPLETED"
 done
 sacct -X -j "$(IFS=,; echo "${ids[*]}")" -o JobID,JobName%45,Partition,ReqMem,Timelimit,State,ExitCode
-# The profile's set-resources for hpo_shard (4000 MB, 240 min) reached sbatch.
+# Default resources of the profile (2000 MB, 60 min) reached sbatch for a rule without its own.
 shard_id=$(grep -m1 -o "^shard 1 job [0-9]*" model.txt | awk '{print $NF}')
-sacct -n -X -P -j "$shard_id" -o ReqMem,Timelimit | grep -q "^4000M|04:00:00$" \
-    || fail "hpo_shard did not get the profile's set-resources: $(sacct -n -X -P -j "$shard_id" -o ReqMem,Timelimit)"
+got=$(sacct -n -X -P -j "$shard_id" -o Partition,ReqMem,Timelimit)
+[ "$got" = "debug|2000M|01:00:00" ] || fail "hpo_shard did not get the profile's default-resources: $got"
 
 # 2) Failing run: snakemake must report the failure, exit non-zero, and not hang.
 t=$(now)
@@ -103,6 +104,9 @@ failed_id=$(grep -o "SLURM-job '[0-9]*' failed" run-fail.log | head -n 1 | tr -d
 state=$(sacct -n -X -P -j "$failed_id" -o State,ExitCode | head -n 1)
 case "$state" in FAILED\|[1-9]*) ;; *) fail "sacct: failing job $failed_id is '$state', want FAILED with a non-zero exit code" ;; esac
 say "failing job $failed_id: sacct says $state"
+# The profile's set-resources for plot_round (1000 MB, 30 min) reached sbatch.
+got=$(sacct -n -X -P -j "$failed_id" -o ReqMem,Timelimit)
+[ "$got" = "1000M|00:30:00" ] || fail "plot_round did not get the profile's set-resources: $got"
 [ -z "$(squeue -h)" ] || fail "jobs left in the queue: $(squeue -h)"
 
 # 3) Stop the cluster; no daemon it started may remain.
