@@ -60,7 +60,7 @@ rule train_model:
     output: "model.txt"
     shell: "cat {input} > {output}; echo model job $SLURM_JOB_ID >> {output}"
 
-rule plot_round:
+rule workbook:
     output: "broken.txt"
     shell: "echo 'failing on purpose' >&2; exit 3"
 EOF
@@ -104,9 +104,10 @@ failed_id=$(grep -o "SLURM-job '[0-9]*' failed" run-fail.log | head -n 1 | tr -d
 state=$(sacct -n -X -P -j "$failed_id" -o State,ExitCode | head -n 1)
 case "$state" in FAILED\|[1-9]*) ;; *) fail "sacct: failing job $failed_id is '$state', want FAILED with a non-zero exit code" ;; esac
 say "failing job $failed_id: sacct says $state"
-# The profile's set-resources for plot_round (1000 MB, 30 min) reached sbatch.
+# The profile's set-resources for workbook (4000 MB, 30 min) reached sbatch. (Not a plot rule: the
+# profile bundles those into group jobs, which report failures as "Error in group plots".)
 got=$(sacct -n -X -P -j "$failed_id" -o ReqMem,Timelimit)
-[ "$got" = "1000M|00:30:00" ] || fail "plot_round did not get the profile's set-resources: $got"
+[ "$got" = "4000M|00:30:00" ] || fail "workbook did not get the profile's set-resources: $got"
 [ -z "$(squeue -h)" ] || fail "jobs left in the queue: $(squeue -h)"
 
 # 3) Stop the cluster; no daemon it started may remain.

@@ -1,0 +1,288 @@
+"""The real workflow on a real single-node SLURM cluster (tests/slurm/cluster.sh), through profiles/slurm.
+
+Needs root and Debian's SLURM packages (tests/slurm/install.sh; CI installs them). Without them the
+tests are skipped, unless RFE_REQUIRE_SLURM=1 (set by .ci/run as root), which turns the skip into a
+failure so that CI cannot pass without running them. The cluster uses fixed ports (6817-6819, 33061)
+and /etc/slurm/*.conf, so a lock serialises concurrent pytest sessions on one machine.
+
+    pytest -m slurm          # only these (about 2-4 minutes)
+    pytest -m "not slurm"    # everything else
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import fcntl
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, SNAKEFILE, make_workdir, read_run
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
+PROFILE = REPO / "profiles" / "slurm"
+LOCK = Path(tempfile.gettempdir()) / "rfe-slurm-test.lock"
+PORTS = (6817, 6818, 6819, 33061)  # slurmctld, slurmd, slurmdbd, mariadb (cluster.sh)
+
+# 2 rounds (4 -> 3 features), 2 configurations, 2 folds, 2 HPO and 2 LOFO shards per round:
+# 13 SLURM jobs (validate, split, features, 2 x (2 hpo_shard, train_model, 2 lofo_shard)).
+TINY = {
+    "data": {"features": ["hour", "temp", "hum", "workingday"]},
+    "split": {"folds": 2},
+    "hpo": {"grid": {"learning_rate": [0.1, 0.2], "max_leaf_nodes": [15]}, "shards": 2},
+    "rfe": {"step": 1, "min_features": 3},
+    "lofo": {"shards": 2},
+}
+ROWS = 1000
+# Only the summary: the figures would add one SLURM job each.
+TARGETS = ("results/t/summary/rounds.parquet", "results/t/summary/selected.parquet")
+TIMING = {"fit_seconds"}
+RUN_TIMEOUT = 600
+# A second partition, created on the running test cluster, and cluster.sh's account.
+SITE_PARTITION, SITE_ACCOUNT = "work", "rfe"
+
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+
+
+def _local_rules() -> set[str]:
+    """The Snakefile's ``localrules:`` (jobs that never go to SLURM)."""
+    block = re.search(r"^localrules:\n((?:[ \t]+\w+,?[ \t]*\n)+)", SNAKEFILE.read_text(), re.M)
+    assert block, "no localrules: block in the Snakefile"
+    return set(re.findall(r"\w+", block.group(1)))
+
+
+def _skip_or_fail(reason: str):
+    if os.environ.get("RFE_REQUIRE_SLURM") == "1":
+        pytest.fail(f"RFE_REQUIRE_SLURM=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _env() -> dict:
+    # SLURM jobs inherit the submitting environment (sbatch --export=ALL) and start Snakemake again:
+    # this interpreter's bin folder (the venv) goes first on PATH.
+    bindir = str(Path(sys.executable).parent)
+    return {**os.environ, "PYTHONHASHSEED": "0", "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")])}
+
+
+def run(cmd, timeout=120, check=True, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=kw.pop("env", _env()), **kw)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = RUN_TIMEOUT):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), *args]
+    try:
+        return run(cmd, timeout=timeout, check=check)
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"")[-3000:] + (exc.stderr or b"")[-5000:]
+        pytest.fail(f"snakemake {' '.join(args)} did not finish in {timeout} s:\n"
+                    f"{out.decode(errors='replace') if isinstance(out, bytes) else out}")
+
+
+def slurm_snakemake(workdir: Path, *args: str, profile: Path = PROFILE, check: bool = True):
+    """The profile as shipped unless told; -j only because the test node has 2 CPUs."""
+    return snakemake(workdir, "--profile", str(profile), "-j", "4", *args, check=check)
+
+
+def site_profile(folder: Path) -> Path:
+    """profiles/slurm as a site would adapt it: only the partition and the account changed."""
+    text = (PROFILE / "config.yaml").read_text()
+    assert text.count('slurm_partition: "debug"') >= 4 and text.count('# slurm_account: "my_project"') == 1
+    text = text.replace('slurm_partition: "debug"', f'slurm_partition: "{SITE_PARTITION}"')
+    text = text.replace('# slurm_account: "my_project"', f'slurm_account: "{SITE_ACCOUNT}"')
+    folder.mkdir()
+    (folder / "config.yaml").write_text(text)
+    return folder
+
+
+def submissions(output: str) -> dict[str, str]:
+    """``{SLURM job id: rule}`` of every job the executor submitted (the rule is in its log path)."""
+    out = {}
+    for _, slurm_id, log in SUBMITTED.findall(output):
+        rule = next(part[len("rule_"):] for part in Path(log).parts if part.startswith("rule_"))
+        out[slurm_id] = rule
+    return out
+
+
+def run_id(output: str) -> str:
+    """The SLURM job name the plugin gives every job of one Snakemake run."""
+    m = re.search(r"SLURM run ID: (\S+)", output)
+    assert m, output[-3000:]
+    return m.group(1)
+
+
+def sacct(*args: str) -> list[dict]:
+    fields = ["JobID", "JobName", "State", "ExitCode", "Partition", "Account"]
+    proc = run(["sacct", "-n", "-X", "-P", "-o", ",".join(fields), *args], timeout=60)
+    return [dict(zip(fields, line.split("|"))) for line in proc.stdout.splitlines() if line]
+
+
+def squeue_ids(name: str) -> list[str]:
+    return run(["squeue", "-h", "-n", name, "-o", "%i"], timeout=60).stdout.split()
+
+
+# ---------------------------------------------------------------- the cluster
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """A fresh single-node cluster (partition ``debug``) for this module; always stopped afterwards."""
+    missing = [b for b in ("sbatch", "sacct", "slurmctld", "slurmd", "slurmdbd", "munged", "mariadbd")
+               if shutil.which(b) is None]
+    if missing:
+        _skip_or_fail(f"SLURM is not installed ({', '.join(missing)} not found): run tests/slurm/install.sh as root")
+    if os.geteuid() != 0:
+        _skip_or_fail("the test cluster (tests/slurm/cluster.sh) must be started as root")
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        _skip_or_fail("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
+
+    lock = open(LOCK, "w")
+    deadline = time.monotonic() + 1200
+    while True:  # another pytest session on this machine may be using the ports and /etc/slurm
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{LOCK} stayed locked for 20 minutes (another SLURM test session?)")
+            time.sleep(2)
+    busy = [p for p in PORTS if _port_in_use(p)]
+    if busy:
+        lock.close()
+        pytest.fail(f"ports {busy} are in use: another SLURM cluster runs on this machine "
+                    "(tests/slurm/cluster.sh status / stop with its RFE_SLURM_STATE)")
+
+    # Not under pytest's tmp_path: the daemons' users (munge, mysql) must be able to enter it.
+    state = Path(tempfile.mkdtemp(prefix="rfe-slurm-test-"))
+    state.chmod(0o755)
+    env = {**_env(), "RFE_SLURM_STATE": str(state)}
+    pids: list[int] = []
+    try:
+        run(["bash", str(CLUSTER_SH), "start"], timeout=400, env=env)
+        pids = [int(p.read_text()) for p in (state / "pids").glob("*.pid")]
+        assert len(pids) == 5, f"expected 5 daemon PIDs in {state / 'pids'}, got {pids}"
+        run(["scontrol", "create", f"PartitionName={SITE_PARTITION}", "Nodes=ALL", "MaxTime=INFINITE",
+             "State=UP"], timeout=60)
+        yield state
+    finally:
+        stop = run(["bash", str(CLUSTER_SH), "stop"], timeout=300, env=env, check=False)
+        left = [pid for pid in pids if _alive(pid)]
+        if stop.returncode == 0 and not left:
+            shutil.rmtree(state, ignore_errors=True)
+        else:
+            shutil.rmtree(state / "mysql", ignore_errors=True)  # keep the logs for a look
+        lock.close()
+        assert stop.returncode == 0, f"cluster.sh stop failed:\n{stop.stdout}\n{stop.stderr}"
+        assert not left, f"daemons still alive after cluster.sh stop: {left} (logs in {state}/log)"
+
+
+# ---------------------------------------------------------------- the tests
+def test_workflow_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
+    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
+    for d in (on_slurm, local):
+        make_workdir(d, TINY, n_rows=ROWS)
+    expected = {"validate_data": 1, "split_data": 1, "engineer_features": 1,
+                "hpo_shard": 4, "train_model": 2, "lofo_shard": 4}
+
+    # The local reference run overlaps with the SLURM run (which mostly waits for the scheduler).
+    start = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with ThreadPoolExecutor(1) as pool:
+        reference = pool.submit(snakemake, local, "-j", "1", *TARGETS)
+        proc = slurm_snakemake(on_slurm, *TARGETS)
+        reference.result()
+    output = proc.stdout + proc.stderr
+
+    # Snakemake ran the planned jobs, each non-local one ("rule x:", not "localrule x:") through
+    # sbatch, and none of the Snakefile's localrules.
+    ran = collections.Counter(re.findall(r"^rule (\w+):$", output, re.M))
+    ran_locally = set(re.findall(r"^localrule (\w+):$", output, re.M))
+    assert dict(ran) == expected, output[-4000:]
+    assert ran_locally and ran_locally <= _local_rules() and not set(ran) & _local_rules()
+    jobs = submissions(output)
+    assert collections.Counter(jobs.values()) == ran, output[-4000:]
+    # sacct knows exactly these jobs under this run's job name, all COMPLETED with exit code 0.
+    name = run_id(output)
+    rows = sacct("-j", ",".join(jobs))
+    assert {r["JobID"] for r in rows} == set(jobs), rows
+    for r in rows:
+        assert (r["JobName"], r["State"], r["ExitCode"], r["Partition"]) == (name, "COMPLETED", "0:0", "debug"), r
+    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
+    assert squeue_ids(name) == []
+
+    # The results equal the local run's, file for file (timing columns aside).
+    a, b = read_run(on_slurm), read_run(local)
+    rels = sorted(p.relative_to(b) for p in b.rglob("*.parquet"))
+    assert rels == sorted(p.relative_to(a) for p in a.rglob("*.parquet"))
+    assert len(rels) > 20
+    for rel in rels:
+        x, y = pd.read_parquet(a / rel), pd.read_parquet(b / rel)
+        x, y = x.drop(columns=[c for c in TIMING if c in x]), y.drop(columns=[c for c in TIMING if c in y])
+        pd.testing.assert_frame_equal(x, y, check_exact=True, obj=str(rel))
+
+
+def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path):
+    """Also: the profile with only the partition and the account changed, as a site would edit it."""
+    make_workdir(tmp_path, TINY, n_rows=ROWS)
+    run_dir = read_run(tmp_path)
+    # Prepare the data locally, then damage the split as a half-copied file on a shared file system
+    # would be: the split is not redone (it is newer than its inputs), the HPO shards read it and fail.
+    snakemake(tmp_path, "-j", "2", "results/t/split/indices.parquet", "results/t/data/features.parquet")
+    (run_dir / "split" / "indices.parquet").write_bytes(b"PAR1 truncated")
+
+    t0 = time.monotonic()
+    proc = slurm_snakemake(tmp_path, *TARGETS, profile=site_profile(tmp_path / "profile"), check=False)
+    elapsed = time.monotonic() - t0
+    output = proc.stdout + proc.stderr
+
+    assert proc.returncode != 0, output[-4000:]
+    assert elapsed < 300, f"the failing run took {elapsed:.0f} s"
+    jobs = submissions(output)
+    # The split was not redone; only round 0's HPO shards were submitted, nothing after them.
+    assert jobs and set(jobs.values()) == {"hpo_shard"}, jobs
+    assert set(re.findall(r"^rule (\w+):$", output, re.M)) == {"hpo_shard"}, output[-4000:]
+    for slurm_id in jobs:
+        assert f"SLURM-job '{slurm_id}' failed" in output, output[-4000:]
+    assert "Error in rule hpo_shard" in output
+    for r in sacct("-j", ",".join(jobs)):
+        assert r["State"] == "FAILED" and r["ExitCode"] != "0:0", r
+        assert (r["Partition"], r["Account"]) == (SITE_PARTITION, SITE_ACCOUNT), r
+    assert squeue_ids(run_id(output)) == []
+    # The failed jobs left no outputs behind, and their logs say why.
+    assert not list((run_dir / "round_000" / "hpo").glob("shard_*.parquet"))
+    assert not (run_dir / "summary").exists()
+    log = (run_dir / "logs" / "round_000" / "hpo_shard_00.log").read_text()
+    assert "job failed" in log or "ERROR" in log, log
