@@ -15,6 +15,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/rounds.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/plots.smk"
+include: "workflow/rules/report.smk"
+
+
+report: report_description()
 
 
 # Bookkeeping jobs that take a second: on a cluster they run on the head node instead of waiting in

@@ -11,7 +11,7 @@ rule validate_data:
     params:
         data=config["data"],
         features=config["features"],
-        code=code_fingerprint("data"),
+        code=script_code("validate_data"),
     threads: 1
     resources:
         mem_mb=mem_mb(4),
@@ -33,7 +33,7 @@ rule split_data:
     params:
         target=config["data"]["target"],
         split=config["split"],
-        code=code_fingerprint("split", "data"),
+        code=script_code("split_data"),
     threads: 1
     resources:
         mem_mb=mem_mb(1),
@@ -56,7 +56,7 @@ rule engineer_features:
     params:
         data=config["data"],
         features=config["features"],
-        code=code_fingerprint("features", "data"),
+        code=script_code("engineer_features"),
     threads: 1
     resources:
         mem_mb=mem_mb(4),

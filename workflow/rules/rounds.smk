@@ -11,7 +11,7 @@ rule round_features:
     log:
         f"{RUN}/logs/round_{{r}}/round_features.log",
     params:
-        code=code_fingerprint("rfe"),
+        code=script_code("round_features"),
     threads: 1
     resources:
         mem_mb=500,
@@ -40,7 +40,7 @@ rule hpo_shard:
         metric=config["hpo"]["metric"],
         folds=FOLDS,
         n_shards=HPO_SHARDS,
-        code=code_fingerprint("hpo", "cv", "models"),
+        code=script_code("hpo_shard"),
     threads: config["hpo"]["threads"]
     resources:
         mem_mb=mem_mb(3),
@@ -61,7 +61,7 @@ rule hpo_merge:
         f"{RUN}/logs/round_{{r}}/hpo_merge.log",
     params:
         n_configs=PLAN.n_configs,
-        code=code_fingerprint("hpo"),
+        code=script_code("hpo_merge"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -86,7 +86,7 @@ rule train_model:
         f"{RUN}/logs/round_{{r}}/train_model.log",
     params:
         model=MODEL,
-        code=code_fingerprint("training"),
+        code=script_code("train_model"),
     threads: config["hpo"]["threads"]
     resources:
         mem_mb=mem_mb(4),
@@ -107,7 +107,7 @@ rule evaluate:
     params:
         tolerances=config["evaluation"]["tolerances"],
         angle_unit=config["target_angle"],
-        code=code_fingerprint("metrics"),
+        code=script_code("evaluate"),
     threads: 1
     resources:
         mem_mb=mem_mb(1),
@@ -136,7 +136,7 @@ rule lofo_shard:
         metric=config["hpo"]["metric"],
         folds=FOLDS,
         n_shards=lambda wc: LOFO_SHARDS[int(wc.r)],
-        code=code_fingerprint("lofo", "cv", "models"),
+        code=script_code("lofo_shard"),
     threads: config["lofo"]["threads"]
     resources:
         mem_mb=mem_mb(3),
@@ -157,7 +157,7 @@ rule lofo_merge:
     log:
         f"{RUN}/logs/round_{{r}}/lofo_merge.log",
     params:
-        code=code_fingerprint("lofo"),
+        code=script_code("lofo_merge"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -177,7 +177,7 @@ rule eliminate:
         f"{RUN}/logs/round_{{r}}/eliminate.log",
     params:
         k=lambda wc: PLAN.eliminate[int(wc.r)],
-        code=code_fingerprint("rfe"),
+        code=script_code("eliminate"),
     threads: 1
     resources:
         mem_mb=500,

@@ -15,7 +15,7 @@ rule summarize:
         f"{RUN}/logs/summarize.log",
     params:
         select=config["rfe"]["select"],
-        code=code_fingerprint("rfe"),
+        code=script_code("summarize"),
     threads: 1
     resources:
         mem_mb=1000,

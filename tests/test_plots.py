@@ -1,0 +1,257 @@
+"""Figures: every expected PNG of a real run is a real picture; plot jobs stay light; the figure functions
+handle angle targets, odd grids and failed configurations."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, SMALL_CONFIG, make_workdir, planned_rules, read_run, write_config
+from rfe_lib import plots_catalog as catalog
+
+SCHEDULE = [5, 4, 3]  # SMALL_CONFIG: 5 features, step 1, min 3
+GRID = SMALL_CONFIG["hpo"]["grid"]
+
+
+def _image(path):
+    import matplotlib.image as mpimg
+
+    return mpimg.imread(path)
+
+
+def assert_sane_png(path) -> None:
+    """A PNG of a sane size, with real content (not blank, not one flat colour)."""
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert 5_000 < path.stat().st_size < 1_500_000, (path, path.stat().st_size)
+    img = _image(path)
+    h, w = img.shape[:2]
+    assert 250 <= h <= 2500 and 500 <= w <= 2500, (path, img.shape)
+    gray = img[..., :3].mean(axis=2)
+    inked = float(np.mean(gray < 0.9))  # share of pixels that are not (near) white
+    assert 0.02 < inked < 0.8, (path, inked)
+    assert len(np.unique((gray * 255).astype(np.uint8))) > 20, path  # text, lines and colours
+
+
+def expected_pngs(run_dir):
+    plots = run_dir / "plots"
+    paths = [plots / "summary" / f"{name}.png" for name in catalog.SUMMARY_PLOTS]
+    for r, n in enumerate(SCHEDULE):
+        paths += [plots / f"round_{r:03d}" / f"{name}.png" for name in catalog.round_plots(n, 4, GRID)]
+    return paths
+
+
+# ------------------------------------------------------------------------------------------ a real run
+
+@pytest.mark.slow
+def test_every_expected_png_exists_and_is_a_picture(small_run):
+    run = read_run(small_run)
+    expected = expected_pngs(run)
+    assert len(expected) == 2 + 13 + 13 + 12
+    for path in expected:
+        assert_sane_png(path)
+    made = sorted((run / "plots").rglob("*.png"))
+    assert made == sorted(expected)  # nothing unexpected either
+    assert not list((run / "plots").rglob(".*rfe-tmp*"))  # no temporary left behind
+
+
+@pytest.mark.slow
+def test_plot_jobs_import_no_modelling_code(small_run):
+    """What a plot job imports, measured in a fresh interpreter drawing one figure of every kind."""
+    run = read_run(small_run)
+    code = f"""
+import json, sys, time
+t0 = time.perf_counter()
+from rfe_lib.job import run
+from rfe_lib.plots import round_figure, summary_figure
+from rfe_lib.style import save
+import_seconds = time.perf_counter() - t0
+d = {str(run)!r} + "/round_001"
+inputs = {{"predictions": d + "/model/predictions.parquet", "metrics": d + "/eval/metrics.parquet",
+          "importance": d + "/lofo/importance.parquet", "hpo": d + "/hpo/results.parquet",
+          "table": {str(run)!r} + "/data/features.parquet", "feature_map": {str(run)!r} + "/data/feature_map.parquet"}}
+opts = {{"target": "bikers", "tolerances": [10, 25], "cyclic": {{"hour": 24}}, "round": 1}}
+for name in {catalog.round_plots(4, 4, GRID)!r}:
+    round_figure(name, inputs, opts)
+print(json.dumps({{"modules": sorted(sys.modules), "import_seconds": import_seconds}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    info = json.loads(out.stdout.splitlines()[-1])
+    modules = set(info["modules"])
+    assert "matplotlib" in modules and "pandas" in modules
+    assert not {m for m in modules if m == "sklearn" or m.startswith("sklearn.")}
+    assert not {m for m in modules if m.startswith("scipy")}
+    assert not modules & {"rfe_lib.models", "rfe_lib.cv", "rfe_lib.hpo", "rfe_lib.lofo", "rfe_lib.training",
+                          "matplotlib.pyplot", "joblib"}
+
+
+@pytest.mark.slow
+def test_dry_run_plans_one_job_per_png_and_only_redraws_what_changed(small_run, tmp_path):
+    # a list-of-dicts grid and fewer top features: known at parse time, so the DAG lists every PNG
+    grid = [{"learning_rate": [0.1, 0.2], "max_leaf_nodes": [7]}, {"learning_rate": [0.3], "max_leaf_nodes": [15]}]
+    make_workdir(tmp_path, {"hpo": {"grid": grid}, "plots": {"top_features": 2}})
+    counts = planned_rules(tmp_path)
+    per_round = 4 + 2 + 1 + 2 + 1 + 1  # errors, top 2, LOFO, two varying parameters, heat map, ranking
+    assert counts["plot_round"] == 3 * per_round
+    assert counts["plot_summary"] == 2 and counts["workbook"] == 1 and counts["report_tables"] == 1
+    # on a finished run, a plot setting redraws only the figures that use it
+    # (the workbook's Config sheet shows every setting, so it is remade too)
+    write_config(small_run, {"plots": {"ranked_configs": 3}}, name="ranked.yaml")
+    assert planned_rules(small_run, configfile="ranked.yaml") == {"plot_round": 3, "workbook": 1, "all": 1}
+
+
+
+# ------------------------------------------------------------------------------- the figure functions
+
+def _predictions(n=600, angle=False, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0, 2 * math.pi, n) if angle else rng.gamma(2.0, 50.0, n)
+    noise = rng.normal(0, 0.3 if angle else 15.0, n)
+    pred = y + noise
+    err = pred - y
+    if angle:
+        pred = np.mod(pred, 2 * math.pi)
+        err = (pred - y + math.pi) % (2 * math.pi) - math.pi
+    sets = rng.choice(["train", "val", "test"], n, p=[0.6, 0.2, 0.2])
+    return pd.DataFrame({"row": np.arange(n), "set": sets, "y_true": y, "y_pred": pred, "error": err})
+
+
+def _metrics(pred, angle_unit=None):
+    from rfe_lib.metrics import metric_row
+
+    return pd.DataFrame([{"set": s, **metric_row(part["y_true"], part["y_pred"], [10, 25], angle_unit)}
+                         for s, part in pred.groupby("set")])
+
+
+def _draw_and_check(fig, tmp_path, name):
+    from rfe_lib.style import save
+
+    path = tmp_path / f"{name}.png"
+    save(fig, path, dpi=80)
+    assert_sane_png(path)
+    return fig
+
+
+def test_angle_target_error_axes_are_wrapped_degrees(tmp_path):
+    from rfe_lib import plots
+    from rfe_lib.style import Target
+
+    pred = _predictions(angle=True)
+    target = Target("heading", angle="radians")
+    tol = [0.1, 0.5]  # radians
+    fig = _draw_and_check(plots.residual_histogram(pred, tol, target, 0), tmp_path, "hist")
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert -180.0 <= lo < -math.degrees(0.5) and math.degrees(0.5) < hi <= 180.0  # every tolerance band shows
+    assert "°" in ax.get_xlabel() and "wrapped" in ax.get_xlabel()
+    fig = _draw_and_check(plots.abs_error_cdf(pred, tol, target, 0), tmp_path, "cdf")
+    assert fig.axes[0].get_xlim()[1] <= 180.0
+    tol_lines = sorted(round(line.get_xdata()[0], 6) for line in fig.axes[0].lines if line.get_linestyle() == "--")
+    assert tol_lines == [round(math.degrees(t), 6) for t in tol]
+    fig = _draw_and_check(plots.predicted_vs_actual(pred, _metrics(pred, "radians"), target, 0), tmp_path, "pva")
+    # predictions are drawn on the turn nearest the truth: every point within 180 degrees of the diagonal
+    for ax in fig.axes:
+        x, y = ax.collections[0].get_offsets().T
+        assert np.all(np.abs(y - x) <= 180.0 + 1e-9)
+    _draw_and_check(plots.residuals_vs_predicted(pred, tol, target, 0), tmp_path, "rvp")
+
+
+def test_cyclic_feature_values_are_recovered_from_sin_cos():
+    from rfe_lib.plots import feature_values
+
+    hours = np.arange(24, dtype=float)
+    table = pd.DataFrame({"hour_sin": np.sin(2 * math.pi * hours / 24), "hour_cos": np.cos(2 * math.pi * hours / 24)})
+    np.testing.assert_allclose(feature_values(table, "cyclic", "hour", period=24), hours, atol=1e-9)
+    deg = np.array([0.0, 90.0, 359.5, 180.0])
+    table = pd.DataFrame({"w_sin": np.sin(np.radians(deg)), "w_cos": np.cos(np.radians(deg))})
+    np.testing.assert_allclose(feature_values(table, "angle", "w"), deg, atol=1e-9)
+
+
+def test_residuals_vs_feature_boxes_for_few_values_points_for_many(tmp_path):
+    from rfe_lib import plots
+    from rfe_lib.style import Target
+
+    pred = _predictions(n=900)
+    target = Target("y", unit="kWh")
+    few = np.random.default_rng(1).integers(1, 5, len(pred)).astype(float)
+    fig = _draw_and_check(plots.residuals_vs_feature(pred, few, "weathersit", target, rank=1, importance=(1.0, 0.2)),
+                          tmp_path, "few")
+    assert [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3", "4"]
+    many = np.random.default_rng(2).normal(size=len(pred))
+    many[:10] = np.nan  # missing values are left out and said so
+    fig = _draw_and_check(plots.residuals_vs_feature(pred, many, "temp", target, rank=2, importance=(0.5, 0.1)),
+                          tmp_path, "many")
+    assert "[kWh]" in fig.axes[0].get_ylabel()
+    assert any("missing value" in t.get_text() for t in fig.axes[0].texts)
+
+
+def _hpo_results(n_folds=3):
+    """A list-of-dicts grid with a categorical parameter, a parameter missing from one sub-grid, and failures."""
+    rows, cid = [], 0
+    rng = np.random.default_rng(0)
+    for loss in ("squared_error", "absolute_error"):
+        for lr in (0.01, 0.1, 1.0):
+            for leaves in (7, 15, 31):
+                rows.append({"loss": loss, "learning_rate": lr, "max_leaf_nodes": leaves})
+    rows += [{"loss": "squared_error", "learning_rate": 0.5, "max_leaf_nodes": None}]
+    out = []
+    for params in rows:
+        folds = 10 + 3 * abs(math.log10(params["learning_rate"]) + 1) + (params["loss"] == "absolute_error") + \
+            rng.normal(0, 0.3, n_folds)
+        failed = cid in (4, 11)
+        row = {"config_id": cid, "params": json.dumps(params), **{f"param_{k}": v for k, v in params.items()},
+               **{f"fold_{k}": (None if failed else float(v)) for k, v in enumerate(folds)},
+               "mean": None if failed else float(np.mean(folds)),
+               "std": None if failed else float(np.std(folds, ddof=1)),
+               "fit_seconds": 0.1, "error": "ValueError: boom" if failed else None}
+        out.append(row)
+        cid += 1
+    df = pd.DataFrame(out)
+    df["param_max_leaf_nodes"] = df["param_max_leaf_nodes"].astype("Int64")
+    return df
+
+
+def test_hpo_figures_handle_categorical_missing_and_failed_configurations(tmp_path):
+    from rfe_lib import plots
+    from rfe_lib.style import Target
+
+    results = _hpo_results()
+    target = Target("y")
+    influence = plots.parameter_influence(results)
+    assert list(influence.index[:1]) == ["learning_rate"]  # the strongest main effect
+    fig = _draw_and_check(plots.hpo_parameter(results, "loss", target, "rmse", 0), tmp_path, "cat")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["absolute_error", "squared_error"]
+    assert any("2 failed configurations" in t.get_text() for t in fig.axes[0].texts)
+    fig = _draw_and_check(plots.hpo_parameter(results, "max_leaf_nodes", target, "rmse", 0), tmp_path, "missing")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["(not set)", "7", "15", "31"]
+    _draw_and_check(plots.hpo_heatmap(results, target, "rmse", 0), tmp_path, "heat")
+    fig = _draw_and_check(plots.hpo_ranked(results, target, "rmse", 0, max_configs=8), tmp_path, "ranked")
+    assert "best 8 of 17" in fig.axes[0].get_xlabel()
+    ok = results[results["error"].isna()].sort_values("mean")
+    assert fig.axes[0].get_xticklabels()[0].get_text() == str(ok["config_id"].iloc[0])
+    # one varying parameter: the heat map explains itself instead of failing
+    single = results[(results["param_loss"] == "squared_error") & (results["param_max_leaf_nodes"] == 7)]
+    fig = _draw_and_check(plots.hpo_heatmap(single, target, "rmse", 0), tmp_path, "heat_single")
+    assert "fewer than two parameters" in fig.axes[0].texts[0].get_text()
+
+
+def test_catalog_names_and_wildcard_pattern():
+    import re
+
+    grid = [{"alpha": [1, 2], "fit_intercept": [True]}, {"alpha": [3], "l1_ratio": [0.1, 0.9], "fit_intercept": [True]}]
+    assert catalog.varying_params(grid) == ["alpha", "l1_ratio"]  # fit_intercept has one value: nothing to compare
+    names = catalog.round_plots(n_features=2, top_features=4, grid=grid)
+    assert names == ["pred_vs_actual", "residuals_vs_pred", "residual_hist", "abs_error_cdf", "residuals_top1",
+                     "residuals_top2", "lofo_importance", "hpo_param_alpha", "hpo_param_l1_ratio", "hpo_heatmap",
+                     "hpo_ranked"]
+    pattern = re.compile(catalog.round_plot_pattern(grid))
+    assert all(pattern.fullmatch(n) for n in names)
+    assert not any(pattern.fullmatch(n) for n in ("hpo_param_fit_intercept", "residuals_top0", "lofo", "x"))
+    assert catalog.family("residuals_top12") == ("top", 12)
+    assert catalog.family("hpo_param_l1_ratio") == ("param", "l1_ratio")
+    assert "hpo_heatmap" not in catalog.round_plots(3, 0, {"alpha": [1, 2]})

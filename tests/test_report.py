@@ -1,0 +1,107 @@
+"""`snakemake --report` after a real run: HTML and ZIP, the description with the selected round, the CSV tables,
+and the HTML rendered by a real (headless) browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SMALL_CONFIG, read_run, snakemake
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+
+@pytest.fixture(scope="module")
+def reports(small_run):
+    """The run's report as report.html and report.zip (made once for this module)."""
+    snakemake(small_run, "--report", "report.html")
+    snakemake(small_run, "--report", "report.zip")
+    return small_run / "report.html", small_run / "report.zip"
+
+
+def selected(small_run):
+    return pd.read_parquet(read_run(small_run) / "summary/selected.parquet")
+
+
+def test_description_states_selected_round_features_and_test_metrics(small_run, reports):
+    sel = selected(small_run)
+    r = int(sel["round"].iloc[0])
+    rounds = pd.read_parquet(read_run(small_run) / "summary/rounds.parquet").set_index("round")
+    text = (small_run / ".snakemake" / "rfe-report" / "t.rst").read_text()
+    assert f"Round {r} selected: {len(sel)} features" in text
+    assert all(f in text for f in sel["feature"])
+    assert f"{rounds.loc[r, 'test_rmse']:.4g}" in text and f"{rounds.loc[r, 'test_r2']:.4g}" in text
+    html = reports[0].read_text()
+    assert f"Round {r} selected: {len(sel)} features" in html
+    assert "System Message" not in html  # the reStructuredText rendered cleanly
+
+
+def test_html_and_zip_hold_every_figure_and_table(small_run, reports):
+    html, zipped = reports
+    run = read_run(small_run)
+    pngs = sorted(p.relative_to(small_run).as_posix() for p in (run / "plots").rglob("*.png"))
+    text = html.read_text()
+    assert html.stat().st_size > 500_000  # the figures are embedded
+    for p in pngs + ["results/t/report.xlsx", "results/t/tables/summary.csv"]:
+        assert p in text, p
+    with zipfile.ZipFile(zipped) as z:
+        names = z.namelist()
+    assert "report/report.html" in names
+    assert sum(n.endswith(".png") for n in names) == len(pngs)
+    assert any(n.endswith("report.xlsx") for n in names)
+
+
+def test_report_tables_match_the_parquet(small_run):
+    run = read_run(small_run)
+    rounds = pd.read_parquet(run / "summary/rounds.parquet")
+    summary = pd.read_csv(run / "tables/summary.csv")
+    np.testing.assert_allclose(summary["cv_mean"], rounds["cv_mean"], rtol=1e-5)
+    assert summary["selected"].sum() == 1
+    sel = pd.read_csv(run / "tables/selected.csv")
+    assert sel["feature"].tolist() == selected(small_run)["feature"].tolist()
+    metrics = pd.read_csv(run / "tables/metrics.csv")
+    assert len(metrics) == 3 * len(rounds)
+    elim = pd.read_csv(run / "tables/elimination.csv")
+    assert len(elim) == len(SMALL_CONFIG["data"]["features"])
+
+
+def _chromium(*args, timeout=120):
+    profile = tempfile.mkdtemp(prefix="rfe-chromium-")
+    try:
+        return subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--disable-background-networking", "--disable-component-update", "--no-first-run",
+             f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args],
+            capture_output=True, text=True, timeout=timeout)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium browser (Debian: apt-get install chromium)")
+def test_report_renders_in_a_real_browser(small_run, reports, tmp_path):
+    html = reports[0].resolve()
+    shot = tmp_path / "report.png"
+    _chromium(f"--screenshot={shot}", "--window-size=1400,1000", html.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 20_000
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(shot)
+    assert img.shape[:2] == (1000, 1400) and img[..., :3].std() > 0.05  # a page was drawn, not a blank
+
+    dom = _chromium("--dump-dom", html.as_uri()).stdout
+    rendered = re.sub(r"<script.*?</script>", "", dom, flags=re.S)  # what the page's JavaScript built
+    r = int(selected(small_run)["round"].iloc[0])
+    # the menu lists every category, the selected round marked
+    assert "<span>Across rounds</span>" in rendered
+    for k in range(3):
+        assert f"<span>Round {k:03d}{' (selected)' if k == r else ''}</span>" in rendered, k
+    assert f"Round {r} selected: {len(selected(small_run))} features" in rendered  # the landing page's description
