@@ -18,6 +18,19 @@ def _key_path(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
+def _expect(schema: dict) -> str:
+    """A sub-schema in words, e.g. ``an integer >= 1`` or ``'auto'``."""
+    if "const" in schema:
+        return repr(schema["const"])
+    if "enum" in schema:
+        return "one of " + ", ".join(map(repr, schema["enum"]))
+    types = schema.get("type", "value")
+    words = " or ".join(types) if isinstance(types, list) else types
+    bounds = [f"{op} {schema[key]}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
+                                                   ("maximum", "<="), ("exclusiveMaximum", "<")) if key in schema]
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}" + (f" {' and '.join(bounds)}" if bounds else "")
+
+
 def _describe(error) -> str:
     where = _key_path(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -44,20 +57,53 @@ def _describe(error) -> str:
             msg = f"config key '{where}' must be one of {error.validator_value}, got {value!r}"
         if error.validator == "type":
             msg = f"config key '{where}' must be of type {error.validator_value}, got {value!r} ({type(value).__name__})"
+        if error.validator == "oneOf":
+            expected = " or ".join(_expect(s) for s in error.validator_value if isinstance(s, dict))
+            msg = f"config key '{where}' has an invalid value {value!r}; expected {desc or expected}"
+            desc = None
         if desc:
             msg += f" (expected: {desc})"
         return msg
     return f"config key '{where}': {error.message}"
 
 
-def check_config(config: dict, schema: dict) -> None:
-    """Raise :class:`RFEError` listing every schema violation of ``config`` in plain words."""
+def _yaml_problems(value, path=()) -> list[str]:
+    """What JSON schema cannot see in a YAML config: non-string keys (``1: x``) and NaN or infinite numbers."""
+    problems = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                problems.append(f"config key '{_key_path((*path, k))}' must be a string, got {k!r} "
+                                f"({type(k).__name__}); quote it in the YAML file")
+            else:
+                problems.extend(_yaml_problems(v, (*path, k)))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            problems.extend(_yaml_problems(v, (*path, i)))
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"config key '{_key_path(path)}' must be a finite number, got {value!r}")
+    return problems
+
+
+def _strict_validator(schema: dict):
+    """The schema's validator class, with ``integer`` meaning a true integer (JSON schema also accepts 3.0,
+    which would reach ``range()`` in a job as a float)."""
     import jsonschema
 
+    cls = jsonschema.validators.validator_for(schema)
+    checker = cls.TYPE_CHECKER.redefine("integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
+    return jsonschema.validators.extend(cls, type_checker=checker)
+
+
+def check_config(config: dict, schema: dict) -> None:
+    """Raise :class:`RFEError` listing every schema violation of ``config`` in plain words."""
     if not isinstance(config, dict) or not config:
         raise RFEError("the configuration is empty: pass one with --configfile config/round.yaml")
-    cls = jsonschema.validators.validator_for(schema)
-    errors = sorted(cls(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    problems = _yaml_problems(config)
+    if problems:
+        raise RFEError("invalid configuration:\n  - " + "\n  - ".join(problems))
+    errors = sorted(_strict_validator(schema)(schema).iter_errors(config),
+                    key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         lines = [_describe(e) for e in errors]
         raise RFEError("invalid configuration:\n  - " + "\n  - ".join(lines))

@@ -65,18 +65,29 @@ def column_names(path) -> list[str]:
         if path.suffix.lower() in PARQUET_SUFFIXES:
             import pyarrow.parquet as pq
 
-            return list(pq.read_schema(path).names)
-        with open(path, newline="", encoding="utf-8") as fh:
-            header = next(csv.reader(fh, delimiter=_csv_delimiter(path)), None)
+            header = list(pq.read_schema(path).names)
+        else:
+            with open(path, newline="", encoding="utf-8") as fh:
+                header = next(csv.reader(fh, delimiter=_csv_delimiter(path)), None)
     except (OSError, UnicodeDecodeError, csv.Error, Exception) as exc:  # noqa: BLE001 - any reader failure
         raise RFEError(f"data.path: could not read '{path}': {exc}") from None
     if not header:
         raise RFEError(f"data.path: '{path}' is empty: it has no header row")
+    dupes = sorted({n for n in header if header.count(n) > 1})
+    if dupes:
+        raise RFEError(f"data.path: '{path}' has duplicate column names: {', '.join(map(str, dupes))}; rename them")
     return header
 
 
 def check_path(path) -> None:
     path = Path(path)
+    try:
+        _check_path(path)
+    except OSError as exc:  # e.g. a name too long, a folder without permission
+        raise RFEError(f"data.path: cannot access '{path}': {exc.strerror or exc}") from None
+
+
+def _check_path(path: Path) -> None:
     if not path.exists():
         raise RFEError(
             f"data.path: file '{path}' does not exist (looked in {Path.cwd()}); "
@@ -95,10 +106,7 @@ def read_table(path, columns=None):
     import pandas as pd
 
     path = Path(path)
-    names = column_names(path)
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise RFEError(f"data.path: '{path}' has duplicate column names: {', '.join(dupes)}; rename them")
+    column_names(path)  # refuses unreadable files and duplicate column names
     try:
         if path.suffix.lower() in PARQUET_SUFFIXES:
             df = pd.read_parquet(path, columns=columns)
@@ -190,8 +198,14 @@ def validate_table(df, spec: DataSpec) -> tuple[list[dict], list[str]]:
             rows.append(_row(spec.target, "missing", "error", f"the target has {n_nan} missing (NaN) values; drop those rows first"))
         if n_inf:
             rows.append(_row(spec.target, "infinite", "error", f"the target has {n_inf} infinite values; drop or fix those rows"))
-        if not n_nan and not n_inf:
-            rows.append(_row(spec.target, "target", "ok", f"{len(yv)} values in [{yv.min():g}, {yv.max():g}]"))
+        if not len(yv):
+            rows.append(_row(spec.target, "target", "error", "the table has no rows"))
+        elif not n_nan and not n_inf:
+            if yv.min() == yv.max():
+                rows.append(_row(spec.target, "constant", "error",
+                                 f"the target is constant ({yv[0]:g} in every row): there is nothing to predict"))
+            else:
+                rows.append(_row(spec.target, "target", "ok", f"{len(yv)} values in [{yv.min():g}, {yv.max():g}]"))
 
     features = candidate_features(names, spec)
     if not features:

@@ -2,7 +2,8 @@
 
 Every artifact is written to a hidden temporary file beside its target and renamed into place with
 ``os.replace`` (atomic on POSIX), so a killed job leaves either the whole file or nothing under the
-target name. Stale temporaries of a killed job are removed the next time the same target is written.
+target name. Stale temporaries of a killed job are removed the next time the same target is written,
+and the workflow removes any left in the run's folder when a run starts (:func:`remove_stale_under`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,23 @@ def remove_stale_temporaries(target: str | os.PathLike) -> None:
     for stale in target.parent.glob(f".{target.name}{_TMP_MARK}*"):
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
+
+
+def remove_stale_under(root: str | os.PathLike) -> list[Path]:
+    """Remove every temporary left under ``root`` by killed writers; return what was removed.
+
+    Call it only when no job can be writing under ``root`` (the workflow does, at the start of a run,
+    while it holds Snakemake's lock on the run's outputs).
+    """
+    root = Path(root)
+    removed = []
+    if root.is_dir():
+        for stale in sorted(root.rglob(f".*{_TMP_MARK}*")):
+            if stale.is_file() or stale.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+                    removed.append(stale)
+    return removed
 
 
 @contextlib.contextmanager

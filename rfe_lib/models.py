@@ -13,17 +13,28 @@ import difflib
 import importlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 from . import RFEError
 
 
+def _under(path: str, prefix: str) -> bool:
+    """Whether dotted ``path`` lies in the package ``prefix`` names: ``sklearn.`` and ``sklearn`` both
+    allow ``sklearn.linear_model.Ridge``, but not ``sklearn_evil.Ridge``."""
+    package = prefix.rstrip(".")
+    return bool(package) and (path == package or path.startswith(package + "."))
+
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
 def import_estimator(path: str, allowed_modules=("sklearn.",)):
     """Import the class at dotted ``path`` if it is under an allowed prefix and is a regressor."""
-    if not isinstance(path, str) or "." not in path:
+    if not isinstance(path, str) or not _DOTTED.fullmatch(path):
         raise RFEError(f"model.estimator must be a dotted class path such as "
                        f"'sklearn.linear_model.Ridge', got {path!r}")
-    if not any(path.startswith(prefix) for prefix in allowed_modules):
+    if not any(_under(path, prefix) for prefix in allowed_modules):
         raise RFEError(
             f"model.estimator '{path}' is not under an allowed module prefix ({', '.join(allowed_modules)}); "
             "add its package's prefix to model.allowed_modules if you trust it"
@@ -31,7 +42,7 @@ def import_estimator(path: str, allowed_modules=("sklearn.",)):
     module_name, _, cls_name = path.rpartition(".")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # noqa: BLE001 - ImportError, or whatever the module raises on import
         raise RFEError(f"model.estimator '{path}': cannot import module '{module_name}': {exc}") from None
     cls = getattr(module, cls_name, None)
     if cls is None:
@@ -169,6 +180,26 @@ def grid_list(grid) -> list[dict]:
     return [grid] if isinstance(grid, dict) else list(grid)
 
 
+def _value_problems(cls, fixed: dict, name, values) -> list[str]:
+    """scikit-learn's own parameter checks (types, ranges) for each value of ``name``, without fitting.
+
+    Estimators without scikit-learn's parameter constraints are not checked here (a bad value then
+    fails its HPO configurations, which record the error)."""
+    problems = []
+    for value in values:
+        kwargs = {**fixed, **({name: value} if name is not None else {})}
+        try:
+            model = cls(**kwargs)
+            validate = getattr(model, "_validate_params", None)
+            if validate is not None:
+                validate()
+        except (TypeError, ValueError) as exc:
+            problems.append(str(exc))
+        except Exception:  # noqa: BLE001 - not a parameter problem; the fit will tell
+            pass
+    return list(dict.fromkeys(problems))
+
+
 def check_grid(spec: ModelSpec, grid) -> None:
     """Refuse an empty grid, an empty value list, or a parameter the estimator does not take."""
     grids = grid_list(grid)
@@ -183,6 +214,9 @@ def check_grid(spec: ModelSpec, grid) -> None:
             close = difflib.get_close_matches(name, accepted, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"model.params.{name}: {spec.estimator.rpartition('.')[2]} has no parameter '{name}'{hint}")
+    if not problems:
+        problems.extend(f"model.params: {msg}" for msg in _value_problems(cls, spec.params, None, [None]))
+    fixed_ok = not problems  # grid values are checked against valid fixed parameters only
     for i, g in enumerate(grids):
         where = "hpo.grid" if isinstance(grid, dict) else f"hpo.grid[{i}]"
         for name, values in g.items():
@@ -193,6 +227,8 @@ def check_grid(spec: ModelSpec, grid) -> None:
                                 f"it accepts: {', '.join(accepted)}")
             elif not isinstance(values, list) or not values:
                 problems.append(f"{where}.{name}: give a non-empty list of values, got {values!r}")
+            elif fixed_ok:
+                problems.extend(f"{where}.{name}: {msg}" for msg in _value_problems(cls, spec.params, name, values))
     if problems:
         raise RFEError("invalid hyperparameter grid:\n  - " + "\n  - ".join(problems))
 

@@ -15,7 +15,10 @@ def target_bins(y, n_bins: int):
 
     if n_bins <= 1:
         return np.zeros(len(y), dtype=int)
-    return pd.qcut(pd.Series(y), q=n_bins, labels=False, duplicates="drop").to_numpy(dtype=int)
+    bins = pd.qcut(pd.Series(y, dtype=float), q=n_bins, labels=False, duplicates="drop")
+    if bins.isna().any():  # every quantile edge the same (a constant target): one bin
+        return np.zeros(len(y), dtype=int)
+    return bins.to_numpy(dtype=int)
 
 
 def check_split_feasible(y, test_fraction: float, val_fraction: float, folds: int, n_bins: int) -> None:

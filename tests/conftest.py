@@ -66,13 +66,34 @@ def make_workdir(workdir: Path, overrides: dict | None = None, n_rows: int = 200
     return write_config(workdir, overrides)
 
 
+def base_env(**extra) -> dict:
+    """The environment of a test run: reproducible hashing, and no waiting on an absent SLURM controller.
+
+    Snakemake imports every installed executor plugin when it starts; the SLURM plugin then runs
+    ``scontrol show config`` (10 s timeout), which waits about 9 s when the SLURM client is installed but no
+    controller runs (as in CI outside the SLURM test). Local runs do not use SLURM, so a stub ``scontrol`` that
+    fails at once goes first on PATH.
+    """
+    import tempfile
+
+    stubs = Path(tempfile.gettempdir()) / f"rfe-test-stubs-{os.getuid()}"
+    if not (stubs / "scontrol").exists():
+        stubs.mkdir(exist_ok=True)
+        tmp = stubs / f"scontrol.{os.getpid()}"
+        tmp.write_text("#!/bin/sh\nexit 1\n")
+        tmp.chmod(0o755)
+        os.replace(tmp, stubs / "scontrol")
+    return {**os.environ, "PYTHONHASHSEED": "0", "PATH": f"{stubs}{os.pathsep}{os.environ.get('PATH', '')}",
+            **extra}
+
+
 def snakemake(workdir: Path, *args: str, configfile: str = "config.yaml", check: bool = True,
               timeout: float = 900, **popen) -> subprocess.CompletedProcess:
     """Run the real workflow in ``workdir``; on failure with ``check``, fail the test showing the output."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
            "--configfile", str(Path(workdir) / configfile), *args]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, **popen)
+    popen.setdefault("env", base_env())
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **popen)
     if check and proc.returncode != 0:
         pytest.fail(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return proc

@@ -1,0 +1,376 @@
+"""Helpers for the reliability tests (issue 6): background runs, SIGKILL, fault injection, artifact comparison.
+
+The tests run the real workflow in a subprocess. To kill a job at an exact point, or make one fail, they put a
+``sitecustomize.py`` on the ``PYTHONPATH`` of that run only (:func:`hook_env`): it wraps ``rfe_lib.io.atomic_path``
+(through which every artifact, figure and workbook is written) so that a job matching a glob pattern pauses just
+before the rename, with its whole temporary file written and the target still absent (the worst moment for a
+kill), or raises there. Nothing in the pipeline knows about it.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import SNAKEFILE, base_env, make_workdir
+
+# The reliability runs: the conftest slice (2,000 rows, 5 features, 4 configurations, 3 folds), two rounds
+# (5 -> 4 features) and no per-feature residual figures, so a whole run (with figures and workbook) stays short.
+RELIABLE = {"rfe": {"min_features": 4}, "plots": {"top_features": 0}}
+RUN = Path("results") / "t"
+
+# Columns that measure time, not results: they legitimately differ between runs and are not compared.
+TIMING_COLUMNS = ("fit_seconds",)
+# Rows of the workbook's Provenance sheet that are clock readings.
+TIMING_ITEMS = ("started", "finished", "duration")
+# Folders of run records, not results: logs carry timestamps and durations, benchmarks measure time.
+NOT_COMPARED = ("logs", "benchmarks")
+TMP_MARK = ".rfe-tmp-"
+
+# Rules of the core pipeline (validation to summary): none of them may rerun for a figure setting.
+CORE_RULES = {"validate_data", "split_data", "engineer_features", "round_features", "hpo_shard", "hpo_merge",
+              "train_model", "evaluate", "lofo_shard", "lofo_merge", "eliminate", "summarize"}
+
+HOOK = '''
+import os
+_spec = os.environ.get("RFE_TEST_HOOK")
+if _spec:
+    import contextlib, fnmatch, json, time
+    from pathlib import Path
+
+    import rfe_lib.io as _io
+
+    _spec = json.loads(_spec)
+    _orig = _io.atomic_path
+
+    def _matching(key, target):
+        return [i for i, pat in enumerate(_spec.get(key, ())) if fnmatch.fnmatch(str(target), pat)]
+
+    @contextlib.contextmanager
+    def atomic_path(target):
+        with _orig(target) as tmp:
+            yield tmp
+            # The temporary is whole; the rename into place has not happened yet.
+            for i in _matching("pause", target):
+                marker = Path(_spec["markers"]) / f"pause-{i}.json"
+                release = marker.with_suffix(".release")
+                if release.exists():
+                    continue
+                marker.with_suffix(".tmp").write_text(json.dumps({"pid": os.getpid(), "target": str(target),
+                                                                  "tmp": str(tmp)}))
+                os.replace(marker.with_suffix(".tmp"), marker)
+                deadline = time.monotonic() + 600
+                while not release.exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            if _matching("fail", target):
+                raise RuntimeError(f"injected failure while writing {target}")
+
+    _io.atomic_path = atomic_path
+'''
+
+
+def hook_env(tmp_dir: Path, pause=(), fail=()) -> tuple[dict, list[Path]]:
+    """Environment for a run whose jobs pause (or fail) when they finish writing a target matching a pattern.
+
+    Returns the environment and, for each pause pattern, the marker file that the first job to match it writes
+    (JSON: pid, target, tmp). That job stays paused until :func:`release` (or until it is killed); once released, a
+    pattern pauses no more jobs.
+    """
+    tmp_dir = Path(tmp_dir)
+    hook = tmp_dir / "hook"
+    hook.mkdir(parents=True, exist_ok=True)
+    (hook / "sitecustomize.py").write_text(HOOK)
+    markers = tmp_dir / f"markers-{len(list(tmp_dir.glob('markers-*')))}"
+    markers.mkdir()
+    spec = {"pause": list(pause), "fail": list(fail), "markers": str(markers)}
+    # The hook imports rfe_lib.io when Python starts, before the Snakefile puts its own folder on sys.path: put the
+    # tree under test first, so that the run uses its rfe_lib and not another one installed in the environment.
+    path = (str(hook), str(Path(SNAKEFILE).parent), os.environ.get("PYTHONPATH"))
+    env = base_env(RFE_TEST_HOOK=json.dumps(spec), PYTHONPATH=os.pathsep.join(p for p in path if p))
+    return env, [markers / f"pause-{i}.json" for i in range(len(pause))]
+
+
+def release(marker: Path) -> None:
+    Path(marker).with_suffix(".release").touch()
+
+
+def command(workdir: Path, *args: str, configfile: str = "config.yaml", snakefile: Path = SNAKEFILE) -> list[str]:
+    """The documented command line, run on ``workdir`` (``-s``/``-d`` only say where, as ``cd`` would)."""
+    return [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir),
+            "--configfile", str(Path(workdir) / configfile), *args]
+
+
+def run(workdir: Path, *args: str, env=None, check=True, timeout=900, **kw) -> subprocess.CompletedProcess:
+    env = env or base_env()
+    proc = subprocess.run(command(workdir, *args, **kw), capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        pytest.fail(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                    f"{proc.stderr[-6000:]}")
+    return proc
+
+
+def start(workdir: Path, *args: str, env=None, out: Path) -> subprocess.Popen:
+    """Start a run in the background in its own process group (so the whole group can be killed)."""
+    fh = open(out, "w")
+    proc = subprocess.Popen(command(workdir, *args), env=env or base_env(), stdout=fh, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    proc.log_path = out
+    fh.close()
+    return proc
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 600) -> dict:
+    """Wait until a paused job writes ``path``; fail if the run ends first."""
+    deadline = time.monotonic() + timeout
+    while not Path(path).exists():
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended ({proc.returncode}) before reaching the pause point:\n"
+                        f"{Path(proc.log_path).read_text()[-6000:]}")
+        if time.monotonic() > deadline:
+            kill_group(proc)
+            pytest.fail("the run did not reach the pause point in time")
+        time.sleep(0.05)
+    return json.loads(Path(path).read_text())
+
+
+def _group_members(pgid: int) -> list[int]:
+    import psutil
+
+    members = []
+    for p in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                members.append(p.pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def kill_group(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGKILL Snakemake and every job it started (its whole process group); wait until they are all gone."""
+    pgid = proc.pid  # start_new_session: the run leads its own group
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while _group_members(pgid):
+        if time.monotonic() > deadline:
+            pytest.fail(f"processes of the killed run survive: {_group_members(pgid)}")
+        time.sleep(0.05)
+
+
+def copy_workdir(src: Path, dst: Path) -> Path:
+    """A copy of a finished run's folder, with modification times and Snakemake's records kept."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def files_under(root: Path) -> set[str]:
+    root = Path(root)
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.is_dir() else set()
+
+
+def stale_temporaries(root: Path) -> list[str]:
+    return sorted(f for f in files_under(root) if TMP_MARK in Path(f).name)
+
+
+def incomplete_marks(workdir: Path) -> set[str]:
+    """Outputs that Snakemake marked incomplete (jobs that were running when the run died)."""
+    d = Path(workdir) / ".snakemake" / "incomplete"
+    out = set()
+    for f in d.rglob("*") if d.is_dir() else ():
+        if f.is_file():  # named by the path's urlsafe base64; long names are split into "@"-prefixed folders
+            b64 = "".join(part.lstrip("@") for part in f.relative_to(d).parts)
+            out.add(base64.urlsafe_b64decode(b64).decode())
+    return out
+
+
+# --------------------------------------------------------------------------------------- parse-time checks
+
+SCHEMA_PATH = Path(SNAKEFILE).parent / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def parse_time_checks(config: dict):
+    """What the workflow does with a config when it is parsed (workflow/rules/common.smk), before any job:
+    ``check_config``, Snakemake's ``validate`` (which fills in defaults), ``make_plan``. Returns the plan or raises
+    the RFEError whose message the user sees."""
+    import copy
+
+    from snakemake.utils import validate
+
+    from rfe_lib.config import check_config
+    from rfe_lib.plan import make_plan
+
+    config = copy.deepcopy(config)
+    check_config(config, SCHEMA)
+    validate(config, str(SCHEMA_PATH))
+    return make_plan(config)
+
+
+# --------------------------------------------------------------------------------------- dry runs
+
+@dataclass(frozen=True)
+class PlannedJob:
+    rule: str
+    wildcards: str
+    reason: str
+
+
+def planned_jobs(workdir: Path, *args: str, configfile: str = "config.yaml", snakefile: Path = SNAKEFILE,
+                 env=None) -> list[PlannedJob]:
+    """Every job that ``snakemake -n`` plans, with its wildcards and Snakemake's reason."""
+    proc = run(workdir, "-n", *args, configfile=configfile, snakefile=snakefile, env=env)
+    text = proc.stdout + "\n" + proc.stderr
+    jobs = []
+    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule \w+:)", text):
+        m = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        if not m:
+            continue
+        wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        reason = re.search(r"^\s+reason: (.*)$", block, re.M)
+        jobs.append(PlannedJob(m.group(1), wc.group(1) if wc else "", reason.group(1) if reason else ""))
+    if not jobs:
+        assert "Nothing to be done" in text, text[-3000:]
+    return jobs
+
+
+def rule_counts(jobs) -> dict[str, int]:
+    counts = {}
+    for j in jobs:
+        if j.rule != "all":
+            counts[j.rule] = counts.get(j.rule, 0) + 1
+    return counts
+
+
+def declared_files(workdir: Path, configfile: str = "config.yaml") -> set[str]:
+    """Every output, log and benchmark that the workflow's jobs declare (``snakemake -n --forceall``)."""
+    proc = run(workdir, "-n", "--forceall", configfile=configfile)
+    files = set()
+    for m in re.finditer(r"^\s+(?:output|log|benchmark): (.*)$", proc.stdout + proc.stderr, re.M):
+        files.update(p.strip() for p in m.group(1).split(","))
+    return files
+
+
+# --------------------------------------------------------------------------------------- artifacts
+
+def _comparable(path: Path, shard_union: bool):
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df = pd.read_parquet(path)
+        return df.drop(columns=[c for c in TIMING_COLUMNS if c in df.columns])
+    if suffix == ".xlsx":
+        sheets = pd.read_excel(path, sheet_name=None)
+        out = {}
+        for name, df in sheets.items():
+            df = df.drop(columns=[c for c in df.columns if str(c).endswith("seconds")])
+            if "item" in df.columns:  # the Provenance sheet records when the run started and ended
+                df = df[~df["item"].isin(TIMING_ITEMS)].reset_index(drop=True)
+            if shard_union and "key" in df.columns:  # the Config sheet records the shard counts that differ
+                df = df[~df["key"].astype(str).str.fullmatch(r"(hpo|lofo)\.shards")].reset_index(drop=True)
+            out[name] = df
+        return out
+    if suffix == ".joblib":
+        import joblib
+
+        return joblib.load(path)
+    return path.read_bytes()
+
+
+def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
+    """Every artifact of a run in comparable form (timing columns, logs and benchmarks left out).
+
+    With ``shard_union``, a round's HPO or LOFO shard files are compared as one table (their rows sorted), since
+    runs with different shard counts cut the same rows into different files.
+    """
+    run_dir = Path(run_dir)
+    out, shards = {}, {}
+    for rel in sorted(files_under(run_dir)):
+        if rel.split("/")[0] in NOT_COMPARED:
+            continue
+        m = re.fullmatch(r"(round_\d+/(?:hpo|lofo))/shard_\d+\.parquet", rel)
+        if shard_union and m:
+            shards.setdefault(m.group(1), []).append(_comparable(run_dir / rel, shard_union))
+            continue
+        out[rel] = _comparable(run_dir / rel, shard_union)
+    for where, parts in shards.items():
+        df = pd.concat(parts, ignore_index=True)
+        key = "config_id" if "config_id" in df.columns else "feature"
+        out[f"{where}/shard_*.parquet"] = df.sort_values(key, kind="mergesort").reset_index(drop=True)
+    return out
+
+
+def _model_predictions(model_file: Path, run_dir: Path):
+    """Predictions of a saved model on its run's own table (models are compared by what they predict)."""
+    from rfe_lib.training import load_columns, load_model
+
+    saved = load_model(model_file, run_dir)
+    X = load_columns(run_dir / "data" / "features.parquet", saved["columns"])
+    return saved["model"].predict(X)
+
+
+def assert_same_artifacts(run_a: Path, run_b: Path, shard_union: bool = False) -> None:
+    """Both runs have the same artifacts with the same content (values, order, dtypes), timing aside."""
+    import numpy as np
+
+    a, b = artifacts(run_a, shard_union), artifacts(run_b, shard_union)
+    assert sorted(a) == sorted(b), f"different artifacts: only in first {sorted(set(a) - set(b))}, " \
+                                   f"only in second {sorted(set(b) - set(a))}"
+    for rel in a:
+        x, y = a[rel], b[rel]
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y, check_exact=True, obj=rel)
+        elif isinstance(x, dict) and rel.endswith(".xlsx"):
+            assert list(x) == list(y), rel
+            for sheet in x:
+                pd.testing.assert_frame_equal(x[sheet], y[sheet], check_exact=True, obj=f"{rel}[{sheet}]")
+        elif rel.endswith(".joblib"):
+            assert x["columns"] == y["columns"] and x["features"] == y["features"] and x["params"] == y["params"], rel
+            np.testing.assert_array_equal(_model_predictions(Path(run_a) / rel, Path(run_a)),
+                                          _model_predictions(Path(run_b) / rel, Path(run_b)), err_msg=rel)
+        else:
+            assert x == y, f"{rel} differs"
+
+
+# --------------------------------------------------------------------------------------- shared runs
+
+_BASELINE: dict = {}
+
+
+def baseline(tmp_path_factory) -> Path:
+    """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it."""
+    key = str(tmp_path_factory.getbasetemp())
+    if key not in _BASELINE:
+        workdir = tmp_path_factory.mktemp("reliable_baseline")
+        make_workdir(workdir, RELIABLE)
+        run(workdir, "-j", "2")
+        _BASELINE[key] = workdir
+    return _BASELINE[key]
+
+
+def new_workdir(tmp_path: Path, overrides: dict | None = None, name: str = "work") -> Path:
+    workdir = Path(tmp_path) / name
+    from conftest import deep_update
+
+    make_workdir(workdir, deep_update(RELIABLE, overrides or {}))
+    return workdir
+
+
+def matching(files, pattern: str) -> list[str]:
+    return sorted(f for f in files if fnmatch.fnmatch(f, pattern))

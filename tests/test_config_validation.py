@@ -1,0 +1,311 @@
+"""Config and data validation on random malformed input (issue 6), with hypothesis.
+
+The property: whatever the config or the data file holds, the parse-time checks either accept it or raise one
+:class:`RFEError` (which the workflow shows as its message alone). Any other exception would reach the user as a
+Python traceback. When a config is accepted, it is also usable: integer settings are integers, numbers are finite.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import string
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from conftest import SMALL_CONFIG, small_frame
+from _reliability import SCHEMA, parse_time_checks
+from rfe_lib import RFEError
+from rfe_lib.config import check_config
+from rfe_lib.data import DataSpec, validate_table
+from rfe_lib.split import check_split_feasible, make_split
+
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("validation")
+    small_frame(300).to_parquet(d / "data.parquet", index=False)
+    return d
+
+
+@pytest.fixture
+def in_data_dir(data_dir, monkeypatch) -> Path:
+    monkeypatch.chdir(data_dir)
+    return data_dir
+
+
+def accepted_or_refused(config) -> str:
+    """'ok' or 'refused'; any exception other than RFEError fails the test."""
+    try:
+        parse_time_checks(config)
+    except RFEError as exc:
+        assert str(exc).strip(), "an empty message"
+        assert "Traceback" not in str(exc)
+        return "refused"
+    return "ok"
+
+
+# ------------------------------------------------------------------------------------------- configs
+
+def _paths(node, prefix=()):
+    """Every key path of a nested config (dicts and lists)."""
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+PATHS = [p for p in _paths(SMALL_CONFIG) if p]
+KEYS = sorted({str(p[-1]) for p in PATHS if isinstance(p[-1], str)})
+
+junk = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(), st.text(max_size=12),
+              st.sampled_from(["auto", "best", "rmse", "median", "degrees", "sklearn.linear_model.Ridge", ""])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.one_of(st.text(max_size=8), st.integers(0, 3)), inner, max_size=3)),
+    max_leaves=6,
+)
+
+
+def _misspell(draw, key: str) -> str:
+    i = draw(st.integers(0, max(0, len(key) - 1)))
+    op = draw(st.sampled_from(["drop", "swap", "add"]))
+    if op == "drop" or len(key) < 2:
+        return key[:i] + key[i + 1:] + ("x" if len(key) < 2 else "")
+    if op == "swap" and i + 1 < len(key):
+        return key[:i] + key[i + 1] + key[i] + key[i + 2:]
+    return key[:i] + draw(st.sampled_from(string.ascii_lowercase + "_")) + key[i:]
+
+
+@st.composite
+def malformed_configs(draw):
+    cfg = copy.deepcopy(SMALL_CONFIG)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(PATHS))
+        parent = cfg
+        try:
+            for k in path[:-1]:
+                parent = parent[k]
+            parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+        action = draw(st.sampled_from(["replace", "replace", "delete", "misspell", "add"]))
+        if action == "replace":
+            parent[path[-1]] = draw(junk)
+        elif action == "delete" and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif action == "misspell" and isinstance(parent, dict) and isinstance(path[-1], str):
+            parent[_misspell(draw, path[-1])] = parent.pop(path[-1])
+        elif action == "add" and isinstance(parent.get(path[-1]) if isinstance(parent, dict) else None, dict):
+            parent[path[-1]][draw(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)))] = draw(junk)
+    return cfg
+
+
+@SETTINGS
+@given(malformed_configs())
+def test_malformed_config_gives_a_message_not_a_traceback(in_data_dir, cfg):
+    accepted_or_refused(cfg)
+
+
+def _integer_keys(schema, prefix=()):
+    if schema.get("type") == "integer":
+        yield prefix
+    for k, sub in schema.get("properties", {}).items():
+        yield from _integer_keys(sub, (*prefix, k))
+
+
+@SETTINGS
+@given(malformed_configs())
+def test_an_accepted_config_is_usable(in_data_dir, cfg):
+    """Integer settings are true integers (3.0 would reach range() in a job), numbers are finite."""
+    try:
+        check_config(copy.deepcopy(cfg), SCHEMA)
+    except RFEError:
+        return
+    for path in _integer_keys(SCHEMA):
+        node = cfg
+        for k in path:
+            node = node.get(k) if isinstance(node, dict) else None
+        if node is not None:
+            assert isinstance(node, int) and not isinstance(node, bool), (path, node)
+
+    def finite(v):
+        if isinstance(v, float):
+            assert math.isfinite(v)
+        elif isinstance(v, dict):
+            [finite(x) for x in v.values()]
+        elif isinstance(v, list):
+            [finite(x) for x in v]
+    finite(cfg)
+
+
+@SETTINGS
+@given(key=st.sampled_from([p for p in PATHS if all(isinstance(k, str) for k in p)]), data=st.data())
+def test_a_misspelt_key_is_named_and_the_right_one_suggested(in_data_dir, key, data):
+    cfg = copy.deepcopy(SMALL_CONFIG)
+    parent = cfg
+    for k in key[:-1]:
+        parent = parent[k]
+    if key[:-1] and key[0] in ("features", "hpo", "model") and key[1] in ("cyclic", "grid", "params"):
+        return  # free-form mappings (column names, estimator parameters): checked elsewhere
+    wrong = _misspell(data.draw, key[-1])
+    assume(wrong != key[-1] and wrong not in parent and len(key[-1]) >= 4)
+    parent[wrong] = parent.pop(key[-1])
+    with pytest.raises(RFEError) as info:
+        check_config(cfg, SCHEMA)
+    where = ".".join((*key[:-1], wrong))
+    assert f"unknown config key '{where}'" in str(info.value)
+
+
+def test_misspelt_key_suggestion_examples():
+    examples = [("min_feature", "min_features"), ("stratify_bin", "stratify_bins"), ("tolerance", "tolerances")]
+    for wrong, right in examples:
+        cfg = copy.deepcopy(SMALL_CONFIG)
+        section = next(s for s in ("rfe", "split", "evaluation") if right in SCHEMA["properties"][s]["properties"])
+        cfg.setdefault(section, {})[wrong] = 1
+        with pytest.raises(RFEError, match=f"did you mean '{section}.{right}'"):
+            check_config(cfg, SCHEMA)
+
+
+def test_every_problem_is_listed_at_once():
+    cfg = copy.deepcopy(SMALL_CONFIG)
+    cfg["split"]["folds"] = "3"
+    cfg["rfe"]["stepp"] = 1
+    cfg["hpo"]["metric"] = "r2"
+    with pytest.raises(RFEError) as info:
+        check_config(cfg, SCHEMA)
+    message = str(info.value)
+    assert "split.folds" in message and "rfe.stepp" in message and "hpo.metric" in message
+
+
+def test_empty_config():
+    with pytest.raises(RFEError, match="the configuration is empty"):
+        check_config({}, SCHEMA)
+
+
+# ------------------------------------------------------------------------------------------- data files
+
+def _column(draw, n: int, kind: str):
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    if kind == "float":
+        v = rng.normal(size=n)
+        for special in draw(st.lists(st.sampled_from([np.nan, np.inf, -np.inf, 1e308, -0.0]), max_size=3)):
+            if n:
+                v[rng.integers(n)] = special
+        return v
+    if kind == "int":
+        return rng.integers(-5, 5, size=n)
+    if kind == "bool":
+        return rng.integers(0, 2, size=n).astype(bool)
+    if kind == "string":
+        return np.array([draw(st.text(max_size=4)) for _ in range(n)], dtype=object)
+    if kind == "numeric strings":
+        return np.array([f"{x:.3f}" for x in rng.normal(size=n)], dtype=object)
+    if kind == "mixed":
+        return np.array([1.5 if i % 3 else "x" for i in range(n)], dtype=object)
+    if kind == "datetime":
+        return pd.date_range("2020-01-01", periods=n, freq="h").to_numpy()
+    if kind == "all nan":
+        return np.full(n, np.nan)
+    if kind == "constant":
+        return np.full(n, 7.0)
+    if kind == "category":
+        return pd.Categorical(rng.choice(["a", "b"], size=n))
+    if kind == "nullable int":
+        return pd.array([None if i % 4 == 0 else i for i in range(n)], dtype="Int64")
+    raise AssertionError(kind)
+
+
+KINDS = ["float", "int", "bool", "string", "numeric strings", "mixed", "datetime", "all nan", "constant",
+         "category", "nullable int"]
+
+
+@st.composite
+def data_files(draw):
+    n = draw(st.sampled_from([0, 1, 5, 30, 120]))
+    columns = {"y": _column(draw, n, draw(st.sampled_from(KINDS)))}
+    for i in range(draw(st.integers(0, 4))):
+        name = draw(st.sampled_from([f"x{i}", "hour", "y", " ", "é"]))
+        columns[name] = _column(draw, n, draw(st.sampled_from(KINDS)))
+    frame = pd.DataFrame(columns)
+    fmt = draw(st.sampled_from(["parquet", "csv", "truncated parquet", "garbage", "csv without header"]))
+    options = {"cyclic": draw(st.sampled_from([{}, {"hour": 24}, {"x0": 12}]))}
+    return frame, fmt, options, draw(st.integers(0, 2**16))
+
+
+def _write(frame, fmt, folder: Path, seed: int) -> str:
+    if fmt == "parquet":
+        frame.to_parquet(folder / "d.parquet", index=False)
+        return "d.parquet"
+    if fmt == "truncated parquet":
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        data = buf.getvalue()
+        (folder / "d.parquet").write_bytes(data[: np.random.default_rng(seed).integers(0, len(data))])
+        return "d.parquet"
+    if fmt == "garbage":
+        (folder / "d.csv").write_bytes(np.random.default_rng(seed).bytes(200))
+        return "d.csv"
+    frame.to_csv(folder / "d.csv", index=False, header=fmt == "csv")
+    return "d.csv"
+
+
+@SETTINGS
+@given(data_files())
+def test_malformed_data_gives_a_message_not_a_traceback(tmp_path, monkeypatch, drawn):
+    frame, fmt, options, seed = drawn
+    folder = tmp_path / f"case{seed}"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.chdir(folder)
+    try:
+        path = _write(frame, fmt, folder, seed)
+    except (ValueError, TypeError):  # pandas cannot write some frames (e.g. duplicate names to Parquet)
+        return
+    cfg = copy.deepcopy(SMALL_CONFIG)
+    cfg["data"] = {"path": path, "target": "y", "features": None}
+    cfg["features"] = options
+    cfg["split"].update(stratify_bins=2, folds=2)
+    cfg["rfe"]["min_features"] = 1
+    accepted_or_refused(cfg)
+
+
+@SETTINGS
+@given(data_files())
+def test_validate_table_reports_instead_of_raising(drawn):
+    """The validate_data job's own check: one row per problem, never an exception."""
+    frame, _, options, _ = drawn
+    if frame.columns.duplicated().any():
+        return  # refused when the file is read, before validate_table
+    spec = DataSpec(path="d.parquet", target="y", cyclic=options["cyclic"])
+    rows, kept = validate_table(frame, spec)
+    assert all(set(r) == {"column", "check", "status", "detail"} for r in rows)
+    assert set(kept) <= set(frame.columns) - {"y"}
+    assert all(r["status"] in ("ok", "warning", "dropped", "error") for r in rows)
+
+
+@SETTINGS
+@given(n=st.integers(2, 150), distinct=st.integers(1, 150), folds=st.integers(2, 6), bins=st.integers(1, 8),
+       test=st.sampled_from([0.1, 0.15, 0.3]), val=st.sampled_from([0.1, 0.15, 0.3]), seed=st.integers(0, 2**16))
+def test_a_split_judged_feasible_can_be_made(n, distinct, folds, bins, test, val, seed):
+    """check_split_feasible (run when the workflow is parsed) never passes a split that the split job cannot make."""
+    y = np.random.default_rng(seed).integers(0, distinct, size=n).astype(float)
+    try:
+        check_split_feasible(y, test, val, folds, bins)
+    except RFEError:
+        return
+    split = make_split(y, test_fraction=test, val_fraction=val, folds=folds, n_bins=bins, seed=seed)
+    assert set(split["set"]) == {"train", "val", "test"}
+    train = split[split["set"] == "train"]
+    assert sorted(train["fold"].unique()) == list(range(folds))

@@ -1,0 +1,168 @@
+"""Crash and resume (issue 6): kill -9 at several points, resume as the README says, get the uninterrupted result.
+
+The tests run the real workflow in a subprocess and SIGKILL its whole process group (Snakemake and its jobs) while
+a chosen job is writing: a fault-injection hook (tests/_reliability.py) holds that job just before it renames its
+whole temporary file into place, the worst moment for a kill. The resume is exactly what the README's "If a run is
+interrupted" section documents:
+
+    snakemake --unlock --configfile <config>
+    snakemake -j <N> --configfile <config>
+
+One run goes through every point, to keep the suite short: a second run started beside it is refused, then it is
+killed during LOFO, resumed and killed during HPO, resumed and killed during plotting, and resumed to the end. After
+each kill: every file present is whole, the killed job's target is absent, the lock is left. At the end: the
+artifacts equal those of an uninterrupted run (timing columns aside), no job that had finished was redone, no
+temporary or undeclared file is left, and a further run has nothing to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from _reliability import (RUN, TIMING_COLUMNS, assert_same_artifacts, baseline, declared_files, files_under,
+                          hook_env, incomplete_marks, kill_group, new_workdir, planned_jobs, release, run,
+                          stale_temporaries, start, wait_for)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The uninterrupted run of the same config."""
+    return baseline(tmp_path_factory)
+
+
+def assert_whole(run_dir: Path) -> None:
+    """Every artifact present is complete: Parquet files read, figures end with PNG's IEND chunk."""
+    for rel in files_under(run_dir):
+        path = run_dir / rel
+        if path.suffix == ".parquet":
+            pd.read_parquet(path)
+        elif path.suffix == ".png":
+            data = path.read_bytes()
+            assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), rel
+
+
+def mtimes(run_dir: Path) -> dict[str, int]:
+    return {rel: (run_dir / rel).stat().st_mtime_ns for rel in files_under(run_dir)
+            if not rel.startswith("logs/") and ".rfe-tmp-" not in rel}
+
+
+KILL_POINTS = [
+    # (what is running, the file whose writer is held and killed)
+    ("LOFO", "*/round_000/lofo/shard_00.parquet"),
+    ("HPO", "*/round_001/hpo/shard_00.parquet"),
+    ("plotting", "*/plots/round_001/*.png"),
+]
+
+
+def test_killed_during_lofo_hpo_and_plotting_then_resumed_gives_the_uninterrupted_result(reference, tmp_path):
+    workdir = new_workdir(tmp_path)
+    run_dir = workdir / RUN
+    kept = []  # per kill: (files present after it, outputs Snakemake marked incomplete)
+
+    for stage, (what, pattern) in enumerate(KILL_POINTS):
+        if stage == 0:
+            # The first run is held while writing its first HPO shard; a second run in the same folder is refused.
+            env, (held, marker) = hook_env(tmp_path, pause=["*/round_000/hpo/shard_00.parquet", pattern])
+            proc = start(workdir, "-j", "2", env=env, out=tmp_path / f"run{stage}.out")
+            first = wait_for(held, proc)
+            before = mtimes(run_dir)
+            second = run(workdir, "-j", "2", check=False)
+            assert second.returncode != 0
+            assert "LockException" in second.stderr and "Directory cannot be locked" in second.stderr
+            assert "Traceback" not in second.stderr
+            # nothing of the first run was touched, not even the file it is writing; it then carries on
+            assert mtimes(run_dir) == before and (workdir / first["tmp"]).is_file()
+            release(held)
+        else:
+            # The documented resume: --unlock, then the same command (here with the next kill point armed).
+            run(workdir, "--unlock")
+            env, (marker,) = hook_env(tmp_path, pause=[pattern])
+            proc = start(workdir, "-j", "2", env=env, out=tmp_path / f"run{stage}.out")
+        paused = wait_for(marker, proc)
+
+        # The job is mid-write: its whole temporary sits beside the target; the target does not exist yet.
+        assert (workdir / paused["tmp"]).is_file() and not (workdir / paused["target"]).exists(), what
+        kill_group(proc)
+
+        # What the kill left: whole files or none, the killed job's temporary, a stale lock.
+        assert_whole(run_dir)
+        assert not (workdir / paused["target"]).exists(), what
+        assert stale_temporaries(run_dir), what
+        assert any((workdir / ".snakemake" / "locks").iterdir()), "SIGKILL leaves Snakemake's lock behind"
+        running = incomplete_marks(workdir)
+        assert paused["target"] in running, what
+        kept.append((mtimes(run_dir), running))
+
+        if what == "HPO":
+            # Without --unlock the run command refuses to start (the lock might be a live run's) and changes nothing.
+            refused = run(workdir, "-j", "2", check=False)
+            assert refused.returncode != 0
+            assert "LockException" in refused.stderr and "--unlock" in refused.stderr
+            assert mtimes(run_dir) == kept[-1][0]
+            # A temporary that no job will write again (say, of a shard count since lowered) is removed when the
+            # next run starts, not only when its own target is rewritten.
+            (run_dir / "round_000" / "hpo" / ".shard_07.parquet.rfe-tmp-999999").write_bytes(b"partial")
+
+    run(workdir, "--unlock")
+    run(workdir, "-j", "2")
+
+    assert_same_artifacts(reference / RUN, run_dir)
+    assert stale_temporaries(run_dir) == []
+    assert files_under(run_dir) == files_under(reference / RUN)
+    # Finished jobs were not redone: every file present after a kill and not being written then is untouched.
+    final = mtimes(run_dir)
+    for (what, _), (after_kill, running) in zip(KILL_POINTS, kept):
+        redone = sorted(rel for rel, t in after_kill.items() if str(RUN / rel) not in running and final[rel] != t)
+        assert redone == [], f"the resume after the kill during {what} rewrote finished outputs: {redone}"
+    assert planned_jobs(workdir) == []
+
+
+def test_a_run_writes_only_what_its_rules_declare(reference):
+    """No rule creates files or folders it does not declare (outputs, logs, benchmarks); no temporaries remain."""
+    declared = {str(Path(p).relative_to(RUN)) for p in declared_files(reference) if p.startswith(str(RUN))}
+    present = files_under(reference / RUN)
+    assert present - declared == set(), f"undeclared files: {sorted(present - declared)}"
+    assert declared - present == set(), f"declared but missing: {sorted(declared - present)}"
+    folders = {str(p.relative_to(reference / RUN)) for p in (reference / RUN).rglob("*") if p.is_dir()}
+    parents = {str(parent) for f in declared for parent in Path(f).parents if str(parent) != "."}
+    assert folders <= parents, f"undeclared folders: {sorted(folders - parents)}"
+    outside = {p.name for p in reference.iterdir()} - {"config.yaml", "data.parquet", "results", ".snakemake"}
+    assert outside == set(), f"files written beside the results: {sorted(outside)}"
+
+
+def test_a_failing_job_removes_its_outputs_and_keeps_the_rest(reference, tmp_path):
+    """train_model writes model.joblib, then fails writing predictions: Snakemake removes the model file too."""
+    workdir = new_workdir(tmp_path)
+    run_dir = workdir / RUN
+    env, _ = hook_env(tmp_path, fail=["*/round_000/model/predictions.parquet"])
+    failed = run(workdir, "-j", "2", env=env, check=False)
+    assert failed.returncode != 0
+    assert "injected failure while writing" in (run_dir / "logs" / "round_000" / "train_model.log").read_text()
+
+    model_dir = run_dir / "round_000" / "model"
+    assert not (model_dir / "model.joblib").exists() and not (model_dir / "predictions.parquet").exists()
+    assert stale_temporaries(run_dir) == []
+    # Every other file is whole and identical to the uninterrupted run's.
+    assert_whole(run_dir)
+    ref = reference / RUN
+    kept = {rel for rel in files_under(run_dir) if not rel.startswith(("logs/", "benchmarks/"))}
+    assert {"data/validation.parquet", "split/indices.parquet", "round_000/hpo/best.parquet"} <= kept
+    for rel in kept:
+        if rel.endswith(".parquet"):
+            a, b = pd.read_parquet(ref / rel), pd.read_parquet(run_dir / rel)
+            drop = [c for c in TIMING_COLUMNS if c in a.columns]
+            pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop), check_exact=True, obj=rel)
+        else:
+            assert (ref / rel).read_bytes() == (run_dir / rel).read_bytes(), rel
+
+    # A failure leaves no lock: the same command simply runs again, redoing the failed job and what depends on it,
+    # not the validation, the split, the features, nor round 0's HPO.
+    planned = {(j.rule, j.wildcards) for j in planned_jobs(workdir)}
+    assert ("train_model", "r=000") in planned
+    assert not {r for r, _ in planned} & {"validate_data", "split_data", "engineer_features"}
+    assert not {(r, w) for r, w in planned if r in ("hpo_shard", "hpo_merge") and "r=000" in w}
