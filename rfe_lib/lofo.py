@@ -66,7 +66,7 @@ def importance(shards, best, expected=None):
             "shards were cut with different shard counts; rerun with --forcerun lofo_shard"
         )
     with_all = best.iloc[0][folds].to_numpy(dtype=float)
-    imp = shards[["feature"]].copy()
+    imp = shards[["feature"]]  # a new frame (copy-on-write): adding columns leaves ``shards`` alone
     per_fold = shards[folds].to_numpy(dtype=float) - with_all
     for k, col in enumerate(folds):
         imp[col] = per_fold[:, k]

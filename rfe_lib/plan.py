@@ -35,6 +35,7 @@ class Plan:
     n_configs: int
     n_folds: int
     warnings: list = field(default_factory=list)
+    seconds_per_fit: float | None = None  # calibration: one fit of configuration 0 on a fold's rows (rough)
 
     @property
     def n_rounds(self) -> int:
@@ -47,14 +48,14 @@ class Plan:
 
 
 def _cache_key(config: dict, fingerprint: dict) -> str:
-    import sklearn
+    from importlib.metadata import version  # not ``import sklearn``: that alone costs about 1.5 s per parse
 
     from .fingerprint import code_fingerprint
 
     relevant = {k: config.get(k) for k in PLAN_SECTIONS}
     relevant["grid"] = config["hpo"]["grid"]
     relevant["max_configs"] = config["hpo"]["max_configs"]
-    blob = json.dumps([relevant, fingerprint, code_fingerprint("plan"), sklearn.__version__, __version__],
+    blob = json.dumps([relevant, fingerprint, code_fingerprint("plan"), version("scikit-learn"), __version__],
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -70,23 +71,34 @@ def check_semantics(config: dict) -> None:
         raise RFEError(f"evaluation.tolerances has duplicates: {tol}")
 
 
+CALIBRATION_ROWS = 5000
+
+
 def _calibrate(config, spec: ModelSpec, df, fmap, n_train_fit: int) -> float | None:
-    """Seconds for one fit of the grid's first configuration on a fold-sized sample (for the refusal message)."""
+    """Seconds for one fit of the grid's first configuration on a fold's ``n_train_fit`` rows (for the estimate).
+
+    The fit runs on a random sample of at most :data:`CALIBRATION_ROWS` rows, engineered alone, and its
+    time is scaled linearly to ``n_train_fit`` rows: a rough figure, meant to tell an hour from a year.
+    """
     try:
         import numpy as np
+        from threadpoolctl import threadpool_limits
 
         from .data import DataSpec as _DS
         from .features import engineer
         from .models import Grid, build_model
 
-        X = engineer(df, fmap, _DS.from_config(config)).to_numpy(dtype=float)
-        y = df[config["data"]["target"]].to_numpy(dtype=float)
-        rng = np.random.default_rng(0)
-        idx = rng.choice(len(y), size=min(len(y), n_train_fit), replace=False)
+        n = min(len(df), n_train_fit, CALIBRATION_ROWS)
+        idx = np.sort(np.random.default_rng(0).choice(len(df), size=n, replace=False))
+        sample = df.iloc[idx]
+        X = engineer(sample, fmap, _DS.from_config(config)).to_numpy(dtype=float)
+        y = sample[config["data"]["target"]].to_numpy(dtype=float)
         model = build_model(spec, Grid(config["hpo"]["grid"])[0])
-        t0 = time.perf_counter()
-        model.fit(X[idx], y[idx])
-        return time.perf_counter() - t0
+        with threadpool_limits(limits=config["hpo"].get("threads", 1)):  # as many threads as a job gets
+            t0 = time.perf_counter()
+            model.fit(X, y)
+            seconds = time.perf_counter() - t0
+        return seconds * max(1.0, n_train_fit / n)
     except Exception:  # noqa: BLE001 - an estimate is optional
         return None
 
@@ -156,13 +168,15 @@ def make_plan(config: dict, cache_dir: str | os.PathLike | None = None) -> Plan:
         eliminate=[n_eliminated(n, r["step"], r["min_features"]) for n in schedule],
         n_configs=grid_size(config["hpo"]["grid"]), n_folds=s["folds"], warnings=warnings,
     )
+    n_train = int(len(df) * (1 - s["test_fraction"] - s["val_fraction"]))
+    plan.seconds_per_fit = _calibrate(config, mspec, df, fmap, int(n_train * (s["folds"] - 1) / s["folds"]))
     limit = config["hpo"]["max_configs"]
     if plan.n_configs > limit:
-        n_train = int(len(df) * (1 - s["test_fraction"] - s["val_fraction"]))
-        per_fit = _calibrate(config, mspec, df, fmap, int(n_train * (s["folds"] - 1) / s["folds"]))
+        per_fit = plan.seconds_per_fit
         fits = plan.fits()
-        estimate = (f"; one fit took {per_fit:.2f} s here, so about {_human(per_fit * fits['total'])} of CPU time"
-                    if per_fit is not None else "")
+        estimate = (f"; one fit takes about {per_fit:.2g} s here, so about {_human(per_fit * fits['total'])} of CPU "
+                    f"time ({_human(per_fit * fits['total'] / (os.cpu_count() or 1))} on this machine's "
+                    f"{os.cpu_count() or 1} cores)" if per_fit is not None else "")
         raise RFEError(
             f"hpo.grid has {plan.n_configs} configurations, above hpo.max_configs = {limit}: "
             f"{plan.n_configs} configurations x {plan.n_folds} folds x {plan.n_rounds} rounds = {fits['hpo']} HPO fits, "
@@ -200,17 +214,31 @@ def estimate_from_benchmarks(plan: Plan, bench_dir, n_hpo_shards: int) -> float 
     return per_config * plan.n_configs * plan.n_rounds + per_fit * (fits["lofo"] + fits["final"])
 
 
+def _schedule_text(schedule, head: int = 5, tail: int = 3) -> str:
+    """``12 -> 11 -> 10``, shortened in the middle for long runs."""
+    counts = list(map(str, schedule))
+    if len(counts) > head + tail + 1:
+        counts = counts[:head] + ["..."] + counts[-tail:]
+    return " -> ".join(counts)
+
+
 def describe(plan: Plan, config: dict, hpo_shards: int, lofo_shards: list, estimate: float | None) -> str:
     fits = plan.fits()
     lines = [
         f"RFE plan for run '{config['run_name']}': {plan.n_rows} rows, {len(plan.features)} features "
-        f"({plan.n_columns} model columns), {plan.n_rounds} rounds: {' -> '.join(map(str, plan.schedule))} features",
+        f"({plan.n_columns} model columns), {plan.n_rounds} rounds: {_schedule_text(plan.schedule)} features",
         f"  grid: {plan.n_configs} configurations (limit hpo.max_configs = {config['hpo']['max_configs']}) "
         f"x {plan.n_folds} folds x {plan.n_rounds} rounds = {fits['hpo']} HPO fits in {hpo_shards} shards/round; "
         f"LOFO: {fits['lofo']} fits in up to {max(lofo_shards)} shards/round; {fits['total']} fits in all",
     ]
+    cores = os.cpu_count() or 1
     if estimate is not None:
-        lines.append(f"  estimated CPU time from finished HPO shards' benchmarks: {_human(estimate)}")
+        lines.append(f"  estimated CPU time from finished HPO shards' benchmarks: {_human(estimate)} "
+                     f"(about {_human(estimate / cores)} on {cores} cores)")
+    elif plan.seconds_per_fit is not None:
+        cpu = plan.seconds_per_fit * fits["total"]
+        lines.append(f"  estimated CPU time from a calibration fit ({plan.seconds_per_fit:.2g} s per fit): {_human(cpu)} "
+                     f"(about {_human(cpu / cores)} on {cores} cores; rough, before job start-up)")
     for w in plan.warnings:
         lines.append(f"  note: {w}")
     return "\n".join(lines)

@@ -10,28 +10,44 @@ from .models import ModelSpec, build_model
 
 
 def load_columns(features_path, columns):
-    """All rows of ``columns`` as one float64 array (read column by column)."""
+    """All rows of ``columns`` as one float64 array in Fortran order (read column by column)."""
     import numpy as np
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(features_path)
-    X = np.empty((pf.metadata.num_rows, len(columns)), dtype=np.float64)
+    X = np.empty((pf.metadata.num_rows, len(columns)), dtype=np.float64, order="F")
     for j, col in enumerate(columns):
         X[:, j] = pf.read(columns=[col]).column(0).to_numpy(zero_copy_only=False)
     return X
 
 
 def fit_and_predict(X, split, spec: ModelSpec, params: dict):
-    """Fit on the train rows of ``split``; return the model and a predictions table for every row."""
+    """Fit on the train rows of ``split``; return the model and a predictions table for every row.
+
+    The train rows are not copied: X's rows are rearranged in place (train rows first, in their
+    order) for the fit and put back afterwards, as in :mod:`rfe_lib.cv`.
+    """
+    import numpy as np
     import pandas as pd
+
+    from .cv import TrainingData
 
     train = (split["set"] == "train").to_numpy()
     y = split["y"].to_numpy(dtype=float)
-    model = build_model(spec, params)
     if X.shape[1] == 0:
         raise RFEError("a round has no feature columns left to fit")
-    model.fit(X[train], y[train])
-    pred = model.predict(X)
+    train_pos, other_pos = np.flatnonzero(train), np.flatnonzero(~train)
+    data = TrainingData(X=X, y=y, columns=[], folds=[(train_pos, other_pos)])
+    model = build_model(spec, params)
+    pred = np.empty(len(y), dtype=float)
+    try:
+        X_train, X_other = data.fold_views(0)
+        model.fit(X_train, y[train_pos])
+        pred[train_pos] = model.predict(X_train)
+        if len(other_pos):
+            pred[other_pos] = model.predict(X_other)
+    finally:
+        data.restore_rows()
     out = pd.DataFrame({"row": split["row"].to_numpy(), "set": split["set"].to_numpy(), "y_true": y, "y_pred": pred})
     out["error"] = errors(y, pred, spec.angle_unit)
     return model, out

@@ -1,0 +1,99 @@
+"""Pipeline versus a plain in-process loop doing the same fits: the wall-time ratio, and where the difference goes.
+
+Case: the bundled Bikeshare example (8,645 rows, 12 features, HistGradientBoosting, a 4-configuration
+grid, 5 folds), the whole workflow at ``-j 2`` with every artifact its default target makes (plots and
+report included when the workflow has them), from an empty results folder and an empty plan cache,
+against :mod:`bench.inprocess` with ``n_jobs=2``. Both must select the same features in every round.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import OUT, REPO, bench_env, snakemake, write_config
+
+
+def _config(min_features: int) -> dict:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config" / "round.yaml").read_text())
+    cfg["run_name"] = "overhead"
+    cfg["data"]["path"] = str(REPO / "data" / "example" / "bikeshare.parquet")
+    cfg["rfe"]["min_features"] = min_features
+    cfg["hpo"]["shards"] = "auto"
+    cfg["lofo"]["shards"] = "auto"
+    return cfg
+
+
+def _rule_of(script: str) -> str:
+    return script.removesuffix(".py")
+
+
+def measure(min_features: int = 3, log=print) -> dict:
+    import json
+
+    import pandas as pd
+
+    from .imports import script_name
+
+    workdir = OUT / "work" / "overhead"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    cfg = _config(min_features)
+    write_config(workdir, cfg)
+
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "bench.inprocess", str(workdir / "config.yaml"), "2"],
+                          capture_output=True, text=True, cwd=REPO, env=bench_env())
+    loop_wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-4000:])
+    loop = json.loads(proc.stdout.strip().splitlines()[-1])
+
+    _, pipe_wall = snakemake(workdir, "-j", "2", rss=True)
+
+    # where the pipeline's time goes: per-script job counts and seconds (process lifetimes)
+    jobs = [json.loads(f.read_text()) for f in sorted((workdir / "rss").glob("*.json"))]
+    jobs = [j for j in jobs if ".snakemake/scripts/" in j["argv0"]]
+    by_rule: dict = {}
+    for j in jobs:
+        by_rule.setdefault(_rule_of(script_name(j["argv0"])), []).append(j["seconds"])
+    run = workdir / "results" / "overhead"
+    fit_seconds = 0.0
+    for pattern in ("round_*/hpo/shard_*.parquet", "round_*/lofo/shard_*.parquet"):
+        for f in run.glob(pattern):
+            fit_seconds += float(pd.read_parquet(f, columns=["fit_seconds"])["fit_seconds"].sum())
+    rounds = pd.read_parquet(run / "summary" / "rounds.parquet")
+    same = ([list(f) for f in rounds["features"]] == [r["features"] for r in loop["rounds"]]
+            and [list(e) for e in rounds["eliminated"]] == [r["eliminated"] for r in loop["rounds"]]
+            and list(rounds["params"]) == [r["params"] for r in loop["rounds"]])
+    rec = {
+        "case": f"Bikeshare example, {len(rounds)} rounds, HistGradientBoosting, 4 configurations, 5 folds, -j 2",
+        "pipeline_wall": round(pipe_wall, 1), "loop_wall": round(loop_wall, 1),
+        "ratio": round(pipe_wall / loop_wall, 3), "same_selection": same, "n_jobs": len(jobs),
+        "job_seconds_total": round(sum(j["seconds"] for j in jobs), 1),
+        "fit_seconds_in_cv": round(fit_seconds, 1),
+        "by_rule": {r: {"jobs": len(v), "total_s": round(sum(v), 1), "median_s": round(statistics.median(v), 2)}
+                    for r, v in sorted(by_rule.items(), key=lambda kv: -sum(kv[1]))},
+        "job_records": jobs,
+    }
+    log(f"  pipeline {rec['pipeline_wall']} s, loop {rec['loop_wall']} s, ratio {rec['ratio']}, "
+        f"{rec['n_jobs']} jobs, same selection: {same}")
+    for r, v in rec["by_rule"].items():
+        log(f"    {r:20s} {v}")
+    return rec
+
+
+def snakemake_floor(workdir: Path, repeats: int = 3) -> float:
+    """Median wall seconds of ``snakemake -n`` on an up-to-date run (start-up + parse + DAG)."""
+    times = []
+    for _ in range(repeats):
+        _, wall = snakemake(workdir, "-n", "-q")
+        times.append(wall)
+    return round(statistics.median(times), 2)
