@@ -126,11 +126,6 @@ def score_batch(batch, data, spec: ModelSpec, metric, types) -> list[dict]:
     return rows
 
 
-def score_config(config_id, params, data, spec: ModelSpec, metric, types) -> dict:
-    """One result row: per-fold losses, mean, std, fit seconds, or the error if the fit raised."""
-    return score_batch([(config_id, params)], data, spec, metric, types)[0]
-
-
 def run_shard(data, spec: ModelSpec, grid, metric: str, shard: int, n_shards: int, out_path,
               label: str = "HPO", batch_size: int = 64, logger=None) -> int:
     """Score this shard's configurations and stream them to ``out_path``; return how many.

@@ -74,12 +74,6 @@ def write_text(text: str, path: str | os.PathLike) -> None:
         Path(tmp).write_text(text)
 
 
-def read_parquet(path: str | os.PathLike, columns=None):
-    import pandas as pd
-
-    return pd.read_parquet(path, columns=columns)
-
-
 class ParquetBatchWriter:
     """Append rows to a Parquet file in batches, keeping at most ``batch_size`` rows in memory.
 

@@ -55,8 +55,6 @@ def importance(shards, best, expected=None):
 
     With ``expected`` (the round's features), refuse shards that do not cover each exactly once.
     """
-    import pandas as pd
-
     from .hpo import fold_columns
 
     folds = fold_columns(best)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 
@@ -53,7 +52,3 @@ def selected_table(rounds, importance_by_round: dict, rule: str):
     df = pd.DataFrame({"round": r, "rule": rule, "feature": list(feats)})
     df["importance_mean"] = [float(imp.get(f, math.nan)) for f in df["feature"]]
     return df.sort_values(["importance_mean", "feature"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-
-
-def params_of(rounds, r: int) -> dict:
-    return json.loads(rounds.set_index("round").loc[r, "params"])

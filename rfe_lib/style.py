@@ -179,8 +179,3 @@ def sample(frame, max_rows: int = MAX_POINTS, seed: int = 0):
     if len(frame) <= max_rows:
         return frame
     return frame.sample(n=max_rows, random_state=seed).sort_index()
-
-
-def pretty_round(r: int) -> str:
-    return f"round {int(r)}"
-

@@ -6,7 +6,7 @@ from rfe_lib.job import run
 def main(smk, log):
     import pandas as pd
 
-    from rfe_lib.data import DataSpec, read_table
+    from rfe_lib.data import DataSpec, candidate_features, read_table
     from rfe_lib.features import engineer, feature_map
     from rfe_lib.io import write_parquet
 
@@ -14,8 +14,6 @@ def main(smk, log):
     validation = pd.read_parquet(smk.input.validation)
     dropped = set(validation.loc[validation["status"] == "dropped", "column"])
     df = read_table(smk.input.data)
-    from rfe_lib.data import candidate_features
-
     kept = [c for c in candidate_features(list(df.columns), spec) if c not in dropped]
     fmap = feature_map(kept, spec)
     table = engineer(df, fmap, spec)
