@@ -41,6 +41,12 @@ CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
 HPO_SHARDS = resolve_shards(config["hpo"]["shards"], PLAN.n_configs, CPUS)
 LOFO_SHARDS = [resolve_shards(config["lofo"]["shards"], n, CPUS) for n in PLAN.schedule]
 FOLDS = config["split"]["folds"]
+# Scheduling: rounds run one after another, so the jobs that lead to the next round's features come
+# first whenever several are ready; the round's final model and metrics next; figures, the summary and
+# the workbook last. Figures then fill the cores the chain leaves idle (a merge, a lone shard) instead
+# of delaying the next round. Priorities change the order only, never a result.
+CHAIN_PRIORITY = 20
+RESULT_PRIORITY = 10
 ENV_MODEL = "../../envs/model.yaml"
 ENV_PLOT = "../../envs/plot.yaml"
 ENV_REPORT = "../../envs/report.yaml"

@@ -1,6 +1,7 @@
 # One RFE round r: features -> sharded HPO -> best model -> evaluation -> sharded LOFO -> elimination.
 # The rounds form a static chain (round r's features come from round r-1's elimination), and the
-# number of rounds is fixed by the plan, so `snakemake -n` lists every job of every round.
+# number of rounds is fixed by the plan, so `snakemake -n` lists every job of every round. The chain's
+# jobs carry CHAIN_PRIORITY (common.smk): with free cores, the next round starts before any figure.
 
 
 rule round_features:
@@ -12,6 +13,7 @@ rule round_features:
         f"{RUN}/logs/round_{{r}}/round_features.log",
     params:
         code=script_code("round_features"),
+    priority: CHAIN_PRIORITY
     threads: 1
     resources:
         mem_mb=500,
@@ -41,6 +43,7 @@ rule hpo_shard:
         folds=FOLDS,
         n_shards=HPO_SHARDS,
         code=script_code("hpo_shard"),
+    priority: CHAIN_PRIORITY
     threads: config["hpo"]["threads"]
     resources:
         mem_mb=mem_mb(3),
@@ -62,6 +65,7 @@ rule hpo_merge:
     params:
         n_configs=PLAN.n_configs,
         code=script_code("hpo_merge"),
+    priority: CHAIN_PRIORITY
     threads: 1
     resources:
         mem_mb=1000,
@@ -87,6 +91,7 @@ rule train_model:
     params:
         model=MODEL,
         code=script_code("train_model"),
+    priority: RESULT_PRIORITY
     threads: config["hpo"]["threads"]
     resources:
         mem_mb=mem_mb(4),
@@ -108,6 +113,7 @@ rule evaluate:
         tolerances=config["evaluation"]["tolerances"],
         angle_unit=config["target_angle"],
         code=script_code("evaluate"),
+    priority: RESULT_PRIORITY
     threads: 1
     resources:
         mem_mb=mem_mb(1),
@@ -137,6 +143,7 @@ rule lofo_shard:
         folds=FOLDS,
         n_shards=lambda wc: LOFO_SHARDS[int(wc.r)],
         code=script_code("lofo_shard"),
+    priority: CHAIN_PRIORITY
     threads: config["lofo"]["threads"]
     resources:
         mem_mb=mem_mb(3),
@@ -158,6 +165,7 @@ rule lofo_merge:
         f"{RUN}/logs/round_{{r}}/lofo_merge.log",
     params:
         code=script_code("lofo_merge"),
+    priority: CHAIN_PRIORITY
     threads: 1
     resources:
         mem_mb=1000,
@@ -178,6 +186,7 @@ rule eliminate:
     params:
         k=lambda wc: PLAN.eliminate[int(wc.r)],
         code=script_code("eliminate"),
+    priority: CHAIN_PRIORITY
     threads: 1
     resources:
         mem_mb=500,
