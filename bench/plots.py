@@ -125,7 +125,7 @@ def main(argv=None) -> None:
         print(f"| {j} | {wall:.1f} s | {jobs:.1f} s | {jobs / n:.2f} s | {cpu:.1f} s | {cpu / n:.2f} s |")
     if len(rows) >= 2 and rows[-1][2] > 0:
         print(f"\nspeed-up -j {rows[-1][0]} vs -j {rows[0][0]}: {rows[0][2] / rows[-1][2]:.2f}x")
-    print(f"\nin one job: imports {imports:.2f} s (rfe_lib.plots: numpy, pandas, matplotlib); drawing and saving:")
+    print(f"\nin one job: imports {imports:.2f} s (rfe_lib.plots: numpy, pyarrow, matplotlib); drawing and saving:")
     for name, s in draw.items():
         print(f"  {name:28s} {s:.2f} s")
 

@@ -1,4 +1,4 @@
-"""Every figure of a run: pure functions from DataFrames to a matplotlib ``Figure``.
+"""Every figure of a run: pure functions from tables to a matplotlib ``Figure``.
 
 Per round: predicted vs actual, residuals vs predicted, the residual histogram with tolerance bands,
 the cumulative distribution of |error|, residuals against the round's top features, LOFO importance,
@@ -6,25 +6,31 @@ and the hyperparameter search (CV loss per parameter, a heat map of the two most
 parameters, the configurations ranked). Across rounds: loss and metrics against the number of
 features, and the elimination order.
 
-This module needs numpy, pandas and matplotlib only: a plot job never imports scikit-learn or the
-modelling modules (a test checks it). :func:`round_figure` and :func:`summary_figure` read a job's
-Parquet inputs and pick the figure by name (see :mod:`rfe_lib.plots_catalog`).
+A round's figures take their tables as mappings of column name -> numpy array (:mod:`rfe_lib.columns`) and
+need numpy, pyarrow and matplotlib only: a round's plot job (a dozen per round) never imports pandas,
+scikit-learn or the modelling modules (a test checks it). The two figures across rounds take pandas
+DataFrames (:mod:`rfe_lib.report` builds the elimination order); pandas is imported for them only.
+:func:`round_figure` and :func:`summary_figure` read a job's Parquet inputs and pick the figure by name
+(see :mod:`rfe_lib.plots_catalog`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from . import plots_catalog as catalog
-from .report import elimination_table
+from .columns import Columns, is_missing, n_rows, read_columns, take
 from .style import (ACCENT, BAD, BEST, INK, MUTED, SET_COLORS, SET_NAMES, TOLERANCE_ALPHA, TOLERANCE_COLOR, Target,
                     figure, fmt, message_figure, metric_name, percent, sample, styled)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HELD_OUT = ("val", "test")
 MAX_ROWS = 60  # features drawn in one per-feature chart (LOFO, elimination order); the tables hold them all
@@ -43,19 +49,24 @@ def _marker_style(n: int) -> dict:
     return {"s": size, "alpha": alpha, "linewidths": 0}
 
 
-def _held_out(pred: pd.DataFrame) -> pd.DataFrame:
-    return pred[pred["set"].isin(HELD_OUT)]
+def _in_sets(pred: Columns, sets) -> np.ndarray:
+    """Which rows of the predictions belong to one of ``sets`` (names of the ``set`` column)."""
+    return np.isin(pred["set"], list(sets))
 
 
-def _shown_errors(part: pd.DataFrame, target: Target) -> np.ndarray:
-    return target.to_shown(part["error"].to_numpy(dtype=float))
+def _held_out(pred: Columns) -> dict[str, np.ndarray]:
+    return take(pred, _in_sets(pred, HELD_OUT))
 
 
-def _shown_pred(part: pd.DataFrame, target: Target) -> np.ndarray:
+def _shown_errors(part: Columns, target: Target) -> np.ndarray:
+    return target.to_shown(part["error"])
+
+
+def _shown_pred(part: Columns, target: Target) -> np.ndarray:
     """Predictions as drawn: for an angle target, on the turn nearest the actual value (actual + wrapped error)."""
     if target.angle:
-        return target.to_shown(part["y_true"].to_numpy(dtype=float)) + _shown_errors(part, target)
-    return part["y_pred"].to_numpy(dtype=float)
+        return target.to_shown(part["y_true"]) + _shown_errors(part, target)
+    return np.asarray(part["y_pred"], dtype=float)
 
 
 def _error_limit(errors: np.ndarray, tolerances, target: Target) -> float:
@@ -97,10 +108,15 @@ def _value_labels(ax, positions, labels, color="#333333") -> None:
         twin.spines[side].set_visible(False)
 
 
-def _category_positions(values: pd.Series) -> tuple[list, list[str], np.ndarray]:
+def _missing(v) -> bool:
+    """Whether one parameter value is unset: None or NaN."""
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _category_positions(values: np.ndarray) -> tuple[list, list[str], np.ndarray]:
     """Distinct values of a parameter column in a sensible order, their tick labels, and each row's position."""
     def key(v):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        if _missing(v):
             return (0, 0.0, "")
         if isinstance(v, (bool, np.bool_)):
             return (1, float(v), "")
@@ -108,7 +124,7 @@ def _category_positions(values: pd.Series) -> tuple[list, list[str], np.ndarray]
             return (2, float(v), "")
         return (3, 0.0, str(v))
 
-    norm = [None if (v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA) else v for v in values]
+    norm = [None if _missing(v) else v for v in np.asarray(values, dtype=object).tolist()]  # Python values
     distinct = sorted({key(v): v for v in norm}.items())
     order = [v for _, v in distinct]
     index = {k: i for i, (k, _) in enumerate(distinct)}
@@ -124,13 +140,14 @@ def _category_positions(values: pd.Series) -> tuple[list, list[str], np.ndarray]
     return order, [label(v) for v in order], pos
 
 
-def _ok_configs(results: pd.DataFrame) -> pd.DataFrame:
-    ok = results[results["error"].isna() & results["mean"].notna()] if "error" in results else results
-    return ok.sort_values(["mean", "config_id"], kind="mergesort")
+def _ok_configs(results: Columns) -> dict[str, np.ndarray]:
+    """The configurations that did not fail, best first (lowest mean CV loss; ties: lowest config id)."""
+    ok = take(results, is_missing(results["error"]) & ~is_missing(results["mean"])) if "error" in results else results
+    return take(ok, np.lexsort((ok["config_id"], ok["mean"])))  # stable: the last key sorts first
 
 
-def _failed_note(results: pd.DataFrame, ok: pd.DataFrame) -> str:
-    failed = len(results) - len(ok)
+def _failed_note(results: Columns, ok: Columns) -> str:
+    failed = n_rows(results) - n_rows(ok)
     return f"{failed} failed configuration{'s' if failed != 1 else ''} not shown (see the HPO logs)" if failed else ""
 
 
@@ -142,35 +159,55 @@ def _titles(ax, title: str, subtitle: str = "") -> None:
                     fontsize=9, color="#555555", va="bottom")
 
 
-def _fold_columns(frame: pd.DataFrame) -> list[str]:
-    return sorted((c for c in frame.columns if c.startswith("fold_")), key=lambda c: int(c.split("_")[1]))
+def _nan_as_zero(values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isnan(values), 0.0, values)
+
+
+def _fold_columns(table: Columns) -> list[str]:
+    return sorted((c for c in table if c.startswith("fold_")), key=lambda c: int(c.split("_")[1]))
+
+
+def _by_importance(importance: Columns) -> dict[str, np.ndarray]:
+    """The rows of a LOFO importance table, most important first (ties: by feature name)."""
+    order = np.lexsort((importance["feature"], -np.asarray(importance["importance_mean"], dtype=float)))
+    return take(importance, order)
 
 
 # --------------------------------------------------------------------------------------- per-round: errors
 
+def _metrics_of(metrics: Columns, s: str) -> dict | None:
+    """The metrics row of the set ``s`` as a dict, or None if there is none."""
+    rows = np.flatnonzero(metrics["set"] == s)
+    return {name: values[rows[0]] for name, values in metrics.items()} if rows.size else None
+
+
 @styled
-def predicted_vs_actual(pred: pd.DataFrame, metrics: pd.DataFrame, target: Target, round_: int | None = None):
-    """Validation and test predictions against the truth, with the identity line; the metrics in the legend."""
+def predicted_vs_actual(pred: Columns, metrics: Columns, target: Target, round_: int | None = None):
+    """Validation and test predictions against the truth, with the identity line; the metrics in the legend.
+
+    ``pred`` and ``metrics`` map column names to arrays (a round's ``predictions.parquet`` and ``metrics.parquet``).
+    """
     fig, axes = figure(1, 2, width=10.5, height=5.2, sharex=True, sharey=True)
     held = _held_out(pred)
-    truth = target.to_shown(held["y_true"].to_numpy(dtype=float))
+    truth = target.to_shown(held["y_true"])
     shown = _shown_pred(held, target)
     both = np.concatenate([truth, shown])
     both = both[np.isfinite(both)]
     lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
     pad = 0.03 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad
-    by_set = metrics.set_index("set")
     for ax, s in zip(axes, HELD_OUT):
-        part = held[held["set"] == s]
-        drawn = sample(part)
+        part = take(held, held["set"] == s)
+        drawn = take(part, sample(n_rows(part)))
+        n_part, n_drawn = n_rows(part), n_rows(drawn)
         handles = [ax.scatter(target.to_shown(drawn["y_true"]), _shown_pred(drawn, target), color=SET_COLORS[s],
-                              label=f"{SET_NAMES[s]} rows" + (f" ({len(drawn):,} of {len(part):,} shown)"
-                                                              if len(drawn) < len(part) else ""),
-                              **_marker_style(len(drawn)))]
+                              label=f"{SET_NAMES[s]} rows" + (f" ({n_drawn:,} of {n_part:,} shown)"
+                                                              if n_drawn < n_part else ""),
+                              **_marker_style(n_drawn))]
         handles += ax.plot([lo, hi], [lo, hi], color=INK, linestyle="--", linewidth=1.1, label="identity (perfect)")
-        if s in by_set.index:
-            m = by_set.loc[s]
+        m = _metrics_of(metrics, s)
+        if m is not None:
             text = (f"RMSE {fmt(target.scalar(m['rmse']))}   MAE {fmt(target.scalar(m['mae']))}\n"
                     f"R² {m['r2']:.3f}   bias {fmt(target.scalar(m['bias']))}   n = {int(m['n']):,}")
             handles.append(Line2D([], [], linestyle="none", label=text))
@@ -186,14 +223,15 @@ def predicted_vs_actual(pred: pd.DataFrame, metrics: pd.DataFrame, target: Targe
 
 
 @styled
-def residuals_vs_predicted(pred: pd.DataFrame, tolerances, target: Target, round_: int | None = None):
+def residuals_vs_predicted(pred: Columns, tolerances, target: Target, round_: int | None = None):
     """Held-out errors against the prediction, with a running median (bias) and the tolerance lines."""
     fig, ax = figure()
     held = _held_out(pred)
     for s in HELD_OUT:
-        part = sample(held[held["set"] == s])
+        part = take(held, held["set"] == s)
+        part = take(part, sample(n_rows(part)))
         ax.scatter(_shown_pred(part, target), _shown_errors(part, target), color=SET_COLORS[s],
-                   label=SET_NAMES[s], **_marker_style(len(part)))
+                   label=SET_NAMES[s], **_marker_style(n_rows(part)))
     x, err = _shown_pred(held, target), _shown_errors(held, target)
     ok = np.isfinite(x) & np.isfinite(err)
     x, err = x[ok], err[ok]
@@ -225,11 +263,10 @@ def residuals_vs_predicted(pred: pd.DataFrame, tolerances, target: Target, round
 
 
 @styled
-def residual_histogram(pred: pd.DataFrame, tolerances, target: Target, round_: int | None = None):
+def residual_histogram(pred: Columns, tolerances, target: Target, round_: int | None = None):
     """Distribution of held-out errors (share of each set's rows) over the shaded tolerance bands."""
     fig, ax = figure()
-    held = _held_out(pred)
-    errs = {s: _shown_errors(held[held["set"] == s], target) for s in HELD_OUT}
+    errs = {s: _shown_errors(take(pred, pred["set"] == s), target) for s in HELD_OUT}
     allerr = np.concatenate(list(errs.values()))
     limit = _error_limit(allerr, tolerances, target)
     for i, t in enumerate(sorted(tolerances, reverse=True)):
@@ -261,7 +298,7 @@ def residual_histogram(pred: pd.DataFrame, tolerances, target: Target, round_: i
 
 
 @styled
-def abs_error_cdf(pred: pd.DataFrame, tolerances, target: Target, round_: int | None = None):
+def abs_error_cdf(pred: Columns, tolerances, target: Target, round_: int | None = None):
     """Share of rows with |error| at most x, per set; the tolerance lines with the share within each."""
     fig, ax = figure()
     tols = sorted(target.scalar(t) for t in tolerances)
@@ -275,7 +312,7 @@ def abs_error_cdf(pred: pd.DataFrame, tolerances, target: Target, round_: int | 
         ax.annotate(f"{fmt(t)}", xy=(t, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2),
                     textcoords="offset points", ha="center", va="bottom", fontsize=8.5, color=TOLERANCE_COLOR)
     for s in ("train", "val", "test"):
-        e = np.sort(np.abs(_shown_errors(pred[pred["set"] == s], target)))
+        e = np.sort(np.abs(_shown_errors(take(pred, pred["set"] == s), target)))
         e = e[np.isfinite(e)]
         if not e.size:
             continue
@@ -297,17 +334,18 @@ def abs_error_cdf(pred: pd.DataFrame, tolerances, target: Target, round_: int | 
     return fig
 
 
-def feature_values(table: pd.DataFrame, kind: str, feature: str, period: float | None = None) -> np.ndarray:
+def feature_values(table: Columns, kind: str, feature: str, period: float | None = None) -> np.ndarray:
     """A feature's values for plotting: the column itself, or, for a sin/cos-encoded feature, its value
-    recovered from the two columns (modulo its period; angles in degrees)."""
+    recovered from the two columns (modulo its period; angles in degrees). ``table`` maps column names to
+    arrays."""
     if kind in ("cyclic", "angle"):
-        s = table[f"{feature}_sin"].to_numpy(dtype=float)
-        c = table[f"{feature}_cos"].to_numpy(dtype=float)
+        s = np.asarray(table[f"{feature}_sin"], dtype=float)
+        c = np.asarray(table[f"{feature}_cos"], dtype=float)
         turn = np.mod(np.arctan2(s, c), 2 * math.pi) / (2 * math.pi)  # fraction of a turn, in [0, 1)
         full = float(period) if kind == "cyclic" else 360.0
         values = np.round(turn * full, 9)
         return np.where(values >= full, 0.0, values)
-    return table[feature].to_numpy(dtype=float)
+    return np.asarray(table[feature], dtype=float)
 
 
 def feature_axis_label(feature: str, kind: str, period: float | None = None) -> str:
@@ -321,19 +359,19 @@ def feature_axis_label(feature: str, kind: str, period: float | None = None) -> 
 
 
 @styled
-def residuals_vs_feature(pred: pd.DataFrame, values: np.ndarray, feature: str, target: Target, *,
+def residuals_vs_feature(pred: Columns, values: np.ndarray, feature: str, target: Target, *,
                          rank: int | None = None, importance: tuple[float, float] | None = None, metric: str = "rmse",
                          x_label: str | None = None, round_: int | None = None, max_categories: int = 25):
     """Held-out errors against one feature's values (``values`` aligned with ``pred``): box plots per value
     for a feature with few distinct values, else points with a running median and interquartile band."""
     fig, ax = figure()
-    held_mask = pred["set"].isin(HELD_OUT).to_numpy()
+    held_mask = _in_sets(pred, HELD_OUT)
     x_all = np.asarray(values, dtype=float)[held_mask]
-    held = pred[held_mask]
+    held = take(pred, held_mask)
     err = _shown_errors(held, target)
     ok = np.isfinite(x_all) & np.isfinite(err)
     missing = int((~np.isfinite(x_all)).sum())
-    x, e, sets = x_all[ok], err[ok], held["set"].to_numpy()[ok]
+    x, e, sets = x_all[ok], err[ok], held["set"][ok]
     distinct = np.unique(x)
     if distinct.size <= max_categories:
         groups = [e[x == v] for v in distinct]
@@ -388,17 +426,18 @@ def residuals_vs_feature(pred: pd.DataFrame, values: np.ndarray, feature: str, t
 # ------------------------------------------------------------------------------------ per-round: LOFO, HPO
 
 @styled
-def lofo_importance(importance: pd.DataFrame, target: Target, metric: str = "rmse", n_eliminated: int = 0,
+def lofo_importance(importance: Columns, target: Target, metric: str = "rmse", n_eliminated: int = 0,
                     round_: int | None = None):
     """Each feature's LOFO importance: the mean over folds (± std) and every fold's value, most important on top;
-    the features that leave after this round in red."""
-    imp = importance.sort_values(["importance_mean", "feature"], ascending=[False, True], kind="mergesort")
-    imp = imp.reset_index(drop=True)
-    gone = set(imp["feature"].iloc[len(imp) - n_eliminated:]) if n_eliminated else set()
-    total = len(imp)
+    the features that leave after this round in red. ``importance`` maps the columns of a round's
+    ``importance.parquet`` to arrays."""
+    imp = _by_importance(importance)
+    total = n_rows(imp)
+    gone = set(imp["feature"][total - n_eliminated:].tolist()) if n_eliminated else set()
     if total > MAX_ROWS:  # the most important, and the least (those about to leave)
-        imp = pd.concat([imp.head(MAX_ROWS - MAX_ROWS // 3), imp.tail(MAX_ROWS // 3)], ignore_index=True)
-    n = len(imp)
+        head, tail = MAX_ROWS - MAX_ROWS // 3, MAX_ROWS // 3
+        imp = take(imp, np.concatenate([np.arange(head), np.arange(total - tail, total)]))
+    n = n_rows(imp)
     fig, ax = figure(height=max(3.2, 1.6 + 0.36 * n))
     pos = np.arange(n)[::-1]
     folds = _fold_columns(imp)
@@ -407,7 +446,7 @@ def lofo_importance(importance: pd.DataFrame, target: Target, metric: str = "rms
     for k, col in enumerate(folds):
         ax.scatter(imp[col], pos + rng.uniform(-0.18, 0.18, n), s=14, color="#777777", alpha=0.55,
                    label="one CV fold" if k == 0 else None, zorder=2)
-    ax.errorbar(imp["importance_mean"], pos, xerr=imp["importance_std"].fillna(0.0), fmt="none",
+    ax.errorbar(imp["importance_mean"], pos, xerr=_nan_as_zero(imp["importance_std"]), fmt="none",
                 ecolor="#333333", elinewidth=1.2, capsize=3, zorder=3)
     ax.scatter(imp["importance_mean"], pos, marker="D", s=46, color=colors, edgecolors="white", linewidths=0.8,
                zorder=4)
@@ -415,8 +454,7 @@ def lofo_importance(importance: pd.DataFrame, target: Target, metric: str = "rms
     ax.set_yticks(pos, labels=imp["feature"])
     ax.set_ylim(-0.7, n - 0.3)
     ax.grid(axis="y", visible=False)
-    values = np.concatenate([imp["importance_mean"].to_numpy(dtype=float)] +
-                            [imp[c].to_numpy(dtype=float) for c in folds])
+    values = np.concatenate([np.asarray(imp[c], dtype=float) for c in ("importance_mean", *folds)])
     log = _symlog_if_skewed(ax, values, "x")
     unit = target.loss_unit(metric)
     xlabel = f"LOFO importance: CV {metric_name(metric)} without the feature − with all [{unit}]"
@@ -444,26 +482,28 @@ def _loss_label(metric: str, target: Target, prefix: str = "CV") -> str:
 
 
 @styled
-def hpo_parameter(results: pd.DataFrame, param: str, target: Target, metric: str = "rmse",
+def hpo_parameter(results: Columns, param: str, target: Target, metric: str = "rmse",
                   round_: int | None = None):
-    """CV loss of every configuration against one parameter's values; the best configuration starred."""
+    """CV loss of every configuration against one parameter's values; the best configuration starred.
+    ``results`` maps the columns of a round's ``hpo/results.parquet`` to arrays."""
     fig, ax = figure()
     ok = _ok_configs(results)
     col = f"param_{param}"
-    if ok.empty or col not in ok:
+    n = n_rows(ok)
+    if n == 0 or col not in ok:
         return message_figure(_round_title(f"HPO: CV loss vs {param}", round_), "no successful configuration")
-    order, labels, pos = _category_positions(ok[col].astype(object))
-    crowded = len(ok) > 8 * len(order)  # many configurations share a value: spread them to show the density
-    jitter = np.random.default_rng(0).uniform(-0.16, 0.16, len(ok)) if crowded else np.zeros(len(ok))
-    y = ok["mean"].to_numpy(dtype=float)
+    order, labels, pos = _category_positions(ok[col])
+    crowded = n > 8 * len(order)  # many configurations share a value: spread them to show the density
+    jitter = np.random.default_rng(0).uniform(-0.16, 0.16, n) if crowded else np.zeros(n)
+    y = np.asarray(ok["mean"], dtype=float)
     ax.scatter(pos + jitter, y, color="#0072B2", label="one configuration (mean over folds)",
-               **_marker_style(len(ok)))
-    best_per = pd.Series(y).groupby(pos).min()
-    ax.plot(best_per.index, best_per.to_numpy(), color=INK, linestyle="--", linewidth=1.1,
+               **_marker_style(n))
+    values = np.unique(pos)
+    ax.plot(values, [y[pos == v].min() for v in values], color=INK, linestyle="--", linewidth=1.1,
             label="best with this value")
     b = 0  # ok is sorted: the first row is the best
     ax.scatter([pos[b] + jitter[b]], [y[b]], marker="*", s=260, color=BEST, edgecolors=INK, linewidths=0.8, zorder=5,
-               label=f"best: config {int(ok['config_id'].iloc[b])} ({fmt(y[b], 4)})")
+               label=f"best: config {int(ok['config_id'][b])} ({fmt(y[b], 4)})")
     ax.set_xticks(np.arange(len(order)), labels=labels, rotation=30 if max(map(len, labels)) > 8 else 0)
     ax.set_xlim(-0.6, len(order) - 0.4)
     ax.grid(axis="x", visible=False)
@@ -474,35 +514,37 @@ def hpo_parameter(results: pd.DataFrame, param: str, target: Target, metric: str
     return fig
 
 
-def parameter_influence(results: pd.DataFrame) -> pd.Series:
+def parameter_influence(results: Columns) -> dict[str, float]:
     """Influence of each varying parameter: the range of the mean CV loss over its values (its main effect),
-    largest first."""
+    largest first (ties: in the order of the columns)."""
     ok = _ok_configs(results)
+    loss = np.asarray(ok["mean"], dtype=float)
     out = {}
-    for col in (c for c in ok.columns if c.startswith("param_")):
-        keys = ok[col].astype(object).map(lambda v: "(not set)" if v is None or v is pd.NA or
-                                          (isinstance(v, float) and math.isnan(v)) else repr(v))
-        if keys.nunique() < 2:
+    for col in (c for c in ok if c.startswith("param_")):
+        keys = np.array(["(not set)" if _missing(v) else repr(v)
+                         for v in np.asarray(ok[col], dtype=object).tolist()], dtype=object)
+        distinct = set(keys.tolist())
+        if len(distinct) < 2:
             continue
-        means = ok["mean"].groupby(keys.to_numpy()).mean()
-        out[col[len("param_"):]] = float(means.max() - means.min())
-    return pd.Series(out, dtype=float).sort_values(ascending=False, kind="mergesort")
+        means = [float(np.mean(loss[keys == k])) for k in distinct]
+        out[col[len("param_"):]] = max(means) - min(means)
+    return dict(sorted(out.items(), key=lambda item: item[1], reverse=True))  # stable, like a mergesort
 
 
 @styled
-def hpo_heatmap(results: pd.DataFrame, target: Target, metric: str = "rmse", round_: int | None = None,
+def hpo_heatmap(results: Columns, target: Target, metric: str = "rmse", round_: int | None = None,
                 max_annotated: int = 150):
     """Best CV loss for each pair of values of the two most influential parameters (best over the others)."""
     influence = parameter_influence(results)
     title = _round_title("HPO: the two most influential parameters", round_)
     if len(influence) < 2:
         return message_figure(title, "fewer than two parameters vary among the successful configurations")
-    p1, p2 = influence.index[:2]
+    p1, p2 = list(influence)[:2]
     ok = _ok_configs(results)
-    rows, row_labels, rpos = _category_positions(ok[f"param_{p1}"].astype(object))
-    cols, col_labels, cpos = _category_positions(ok[f"param_{p2}"].astype(object))
+    rows, row_labels, rpos = _category_positions(ok[f"param_{p1}"])
+    cols, col_labels, cpos = _category_positions(ok[f"param_{p2}"])
     grid = np.full((len(rows), len(cols)), np.nan)
-    for r, c, v in zip(rpos.astype(int), cpos.astype(int), ok["mean"].to_numpy(dtype=float)):
+    for r, c, v in zip(rpos.astype(int), cpos.astype(int), np.asarray(ok["mean"], dtype=float)):
         if not v >= grid[r, c]:  # keeps the minimum; NaN compares False
             grid[r, c] = v
     width = min(12.0, max(6.5, 2.8 + 0.75 * len(cols)))
@@ -533,15 +575,15 @@ def hpo_heatmap(results: pd.DataFrame, target: Target, metric: str = "rmse", rou
 
 
 @styled
-def hpo_ranked(results: pd.DataFrame, target: Target, metric: str = "rmse", round_: int | None = None,
+def hpo_ranked(results: Columns, target: Target, metric: str = "rmse", round_: int | None = None,
                max_configs: int = 40):
     """The configurations ranked by mean CV loss (best first), with ± std and every fold's loss."""
     ok = _ok_configs(results)
     title = _round_title("HPO: configurations ranked by CV loss", round_)
-    if ok.empty:
+    if n_rows(ok) == 0:
         return message_figure(title, "no successful configuration")
-    shown = ok.head(max_configs)
-    k = len(shown)
+    shown = take(ok, slice(0, max_configs))
+    k = n_rows(shown)
     fig, ax = figure(width=max(7.0, min(12.0, 4.0 + 0.22 * k)))
     x = np.arange(1, k + 1)
     folds = _fold_columns(shown)
@@ -549,15 +591,15 @@ def hpo_ranked(results: pd.DataFrame, target: Target, metric: str = "rmse", roun
     for j, col in enumerate(folds):
         ax.scatter(x + rng.uniform(-0.15, 0.15, k), shown[col], s=12, color="#777777", alpha=0.5, zorder=2,
                    label="one CV fold" if j == 0 else None)
-    ax.errorbar(x, shown["mean"], yerr=shown["std"].fillna(0.0), fmt="o", color="#0072B2", ecolor="#0072B2",
+    ax.errorbar(x, shown["mean"], yerr=_nan_as_zero(shown["std"]), fmt="o", color="#0072B2", ecolor="#0072B2",
                 elinewidth=1.3, capsize=3, markersize=6, zorder=3, label="mean ± std over folds")
-    ax.scatter([1], [shown["mean"].iloc[0]], marker="*", s=280, color=BEST, edgecolors=INK, linewidths=0.8,
-               zorder=5, label=f"best: config {int(shown['config_id'].iloc[0])} ({fmt(shown['mean'].iloc[0], 4)})")
+    ax.scatter([1], [shown["mean"][0]], marker="*", s=280, color=BEST, edgecolors=INK, linewidths=0.8,
+               zorder=5, label=f"best: config {int(shown['config_id'][0])} ({fmt(shown['mean'][0], 4)})")
     ax.set_xticks(x, labels=[str(int(c)) for c in shown["config_id"]], rotation=90 if k > 12 else 0,
                   fontsize=8.5 if k > 20 else 9.5)
     ax.set_xlim(0.3, k + 0.7)
     ax.grid(axis="x", visible=False)
-    more = f"; the best {k} of {len(ok):,} shown" if len(ok) > k else ""
+    more = f"; the best {k} of {n_rows(ok):,} shown" if n_rows(ok) > k else ""
     ax.set_xlabel(f"configuration id, ranked by mean CV loss (best on the left{more})")
     ax.set_ylabel(_loss_label(metric, target))
     ax.legend(loc="upper left")
@@ -617,6 +659,8 @@ def elimination_order(order: pd.DataFrame, selected_round: int, n_rounds: int, t
                       metric: str = "rmse"):
     """Which feature left in which round, and its LOFO importance when it left (a
     :func:`rfe_lib.report.elimination_table`); the features of the selected round in colour."""
+    import pandas as pd
+
     total = len(order)
     order = order.tail(MAX_ROWS).reset_index(drop=True)  # the last to leave, and the features kept
     n = len(order)
@@ -650,8 +694,18 @@ def elimination_order(order: pd.DataFrame, selected_round: int, n_rounds: int, t
 
 # ------------------------------------------------------------------------------------- loading: one job each
 
-def _read(path, columns=None):
-    return pd.read_parquet(path, columns=columns)
+PREDICTION_COLUMNS = ["set", "y_true", "y_pred", "error"]
+IMPORTANCE_COLUMNS = ["feature", "importance_mean", "importance_std"]
+
+
+def _hpo_columns(name: str):
+    """Which columns of ``hpo/results.parquet`` the HPO figure ``name`` reads (a choice by column name)."""
+    fam, arg = catalog.family(name)
+    if fam == "param":
+        return lambda c: c in ("config_id", "mean", "error", f"param_{arg}")
+    if name == "hpo_heatmap":
+        return lambda c: c in ("config_id", "mean", "error") or c.startswith("param_")
+    return lambda c: c in ("config_id", "mean", "std", "error") or c.startswith("fold_")
 
 
 def target_of(options: dict) -> Target:
@@ -659,38 +713,41 @@ def target_of(options: dict) -> Target:
 
 
 def round_figure(name: str, inputs: dict, options: dict):
-    """The round figure ``name``, read from the job's inputs (paths keyed as in :data:`plots_catalog.NEEDS`)."""
+    """The round figure ``name``, read from the job's inputs (paths keyed as in :data:`plots_catalog.NEEDS`).
+    Reads only the columns the figure needs, without pandas (see :mod:`rfe_lib.columns`)."""
     fam, arg = catalog.family(name)
     r = options.get("round")
     target = target_of(options)
     metric = options.get("metric", "rmse")
     if fam == "errors":
-        pred = _read(inputs["predictions"])
+        pred = read_columns(inputs["predictions"], PREDICTION_COLUMNS)
         if name == "pred_vs_actual":
-            return predicted_vs_actual(pred, _read(inputs["metrics"]), target, r)
+            return predicted_vs_actual(pred, read_columns(inputs["metrics"]), target, r)
         draw = {"residuals_vs_pred": residuals_vs_predicted, "residual_hist": residual_histogram,
                 "abs_error_cdf": abs_error_cdf}[name]
         return draw(pred, options["tolerances"], target, r)
     if fam == "top":
-        imp = _read(inputs["importance"])
-        if arg > len(imp):
+        imp = read_columns(inputs["importance"], IMPORTANCE_COLUMNS)
+        if arg > n_rows(imp):
             return message_figure(_round_title(f"Residuals vs top feature {arg}", r),
-                                  f"this round has only {len(imp)} features")
-        row = imp.sort_values(["importance_mean", "feature"], ascending=[False, True], kind="mergesort").iloc[arg - 1]
-        feature = row["feature"]
-        fmap = _read(inputs["feature_map"])
-        kind = fmap.loc[fmap["feature"] == feature, "kind"].iloc[0]
-        columns = fmap.loc[fmap["feature"] == feature, "column"].tolist()
-        pred = _read(inputs["predictions"], ["row", "set", "y_true", "y_pred", "error"])
-        table = _read(inputs["table"], columns)
+                                  f"this round has only {n_rows(imp)} features")
+        imp = _by_importance(imp)
+        feature = imp["feature"][arg - 1]
+        fmap = read_columns(inputs["feature_map"], ["feature", "kind", "column"])
+        mine = fmap["feature"] == feature
+        kind = fmap["kind"][mine][0]
+        columns = fmap["column"][mine].tolist()
+        pred = read_columns(inputs["predictions"], ["row", *PREDICTION_COLUMNS])
+        table = read_columns(inputs["table"], columns)
         period = options.get("cyclic", {}).get(feature)
-        values = feature_values(table, kind, feature, period=period)[pred["row"].to_numpy()]
-        return residuals_vs_feature(pred, values, feature, target, rank=arg,
-                                    importance=(float(row["importance_mean"]), float(row["importance_std"])),
+        values = feature_values(table, kind, feature, period=period)[pred["row"]]
+        importance = (float(imp["importance_mean"][arg - 1]), float(imp["importance_std"][arg - 1]))
+        return residuals_vs_feature(pred, values, feature, target, rank=arg, importance=importance,
                                     metric=metric, x_label=feature_axis_label(feature, kind, period), round_=r)
     if fam == "lofo":
-        return lofo_importance(_read(inputs["importance"]), target, metric, options.get("n_eliminated", 0), r)
-    results = _read(inputs["hpo"])
+        importance = read_columns(inputs["importance"], lambda c: c in IMPORTANCE_COLUMNS or c.startswith("fold_"))
+        return lofo_importance(importance, target, metric, options.get("n_eliminated", 0), r)
+    results = read_columns(inputs["hpo"], _hpo_columns(name))
     if fam == "param":
         return hpo_parameter(results, arg, target, metric, r)
     if name == "hpo_heatmap":
@@ -699,15 +756,19 @@ def round_figure(name: str, inputs: dict, options: dict):
 
 
 def summary_figure(name: str, inputs: dict, options: dict):
-    """An across-rounds figure: ``loss_vs_features`` or ``elimination_order``."""
+    """An across-rounds figure: ``loss_vs_features`` or ``elimination_order`` (read with pandas, two jobs a run)."""
+    import pandas as pd
+
+    from .report import elimination_table
+
     target = target_of(options)
     metric = options.get("metric", "rmse")
-    rounds = _read(inputs["rounds"])
-    selected_round = int(_read(inputs["selected"], ["round"])["round"].iloc[0])
+    rounds = pd.read_parquet(inputs["rounds"])
+    selected_round = int(pd.read_parquet(inputs["selected"], columns=["round"])["round"].iloc[0])
     if name == "loss_vs_features":
         return loss_vs_features(rounds, selected_round, target, metric)
     if name == "elimination_order":
-        eliminated = {r: _read(p) for r, p in enumerate(inputs["eliminated"])}
-        order = elimination_table(eliminated, _read(inputs["last_importance"]), selected_round)
+        eliminated = {r: pd.read_parquet(p) for r, p in enumerate(inputs["eliminated"])}
+        order = elimination_table(eliminated, pd.read_parquet(inputs["last_importance"]), selected_round)
         return elimination_order(order, selected_round, len(rounds), target, metric)
     raise ValueError(f"unknown summary figure {name!r}")

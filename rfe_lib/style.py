@@ -174,8 +174,11 @@ def percent(fraction: float) -> str:
     return "–" if fraction is None or math.isnan(fraction) else f"{100 * fraction:.0f}%"
 
 
-def sample(frame, max_rows: int = MAX_POINTS, seed: int = 0):
-    """At most ``max_rows`` rows of ``frame`` (a seeded random sample, original order kept)."""
-    if len(frame) <= max_rows:
-        return frame
-    return frame.sample(n=max_rows, random_state=seed).sort_index()
+def sample(n_rows: int, max_rows: int = MAX_POINTS, seed: int = 0):
+    """Positions of at most ``max_rows`` of ``n_rows`` rows: all of them, or a seeded random sample in their
+    original order (the rows ``DataFrame.sample(n=max_rows, random_state=seed).sort_index()`` picks)."""
+    import numpy as np
+
+    if n_rows <= max_rows:
+        return np.arange(n_rows)
+    return np.sort(np.random.RandomState(seed).choice(n_rows, size=max_rows, replace=False))

@@ -1,5 +1,6 @@
-"""Figures: every expected PNG of a real run is a real picture; plot jobs stay light; the figure functions
-handle angle targets, odd grids and failed configurations."""
+"""Figures: every expected PNG of a real run is a real picture; plot jobs stay light (a round's figures never
+import pandas); the figure functions handle angle targets, odd grids and failed configurations, and read Parquet
+columns as pandas would."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def test_every_expected_png_exists_and_is_a_picture(small_run):
 
 @pytest.mark.slow
 def test_plot_jobs_import_no_modelling_code(small_run):
-    """What a plot job imports, measured in a fresh interpreter drawing one figure of every kind."""
+    """What a plot job imports, measured in a fresh interpreter drawing one round figure of every kind:
+    matplotlib, but not pandas (a third of a job's time), scikit-learn or the modelling modules."""
     run = read_run(small_run)
     code = f"""
 import json, sys, time
@@ -83,7 +85,9 @@ print(json.dumps({{"modules": sorted(sys.modules), "import_seconds": import_seco
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     info = json.loads(out.stdout.splitlines()[-1])
     modules = set(info["modules"])
-    assert "matplotlib" in modules and "pandas" in modules
+    assert "matplotlib" in modules and "pyarrow" in modules
+    assert not {m for m in modules if m == "pandas" or m.startswith("pandas.")}
+    assert "rfe_lib.report" not in modules
     assert not {m for m in modules if m == "sklearn" or m.startswith("sklearn.")}
     assert not {m for m in modules if m.startswith("scipy")}
     assert not modules & {"rfe_lib.models", "rfe_lib.cv", "rfe_lib.hpo", "rfe_lib.lofo", "rfe_lib.training",
@@ -117,15 +121,17 @@ def _predictions(n=600, angle=False, seed=0):
     if angle:
         pred = np.mod(pred, 2 * math.pi)
         err = (pred - y + math.pi) % (2 * math.pi) - math.pi
-    sets = rng.choice(["train", "val", "test"], n, p=[0.6, 0.2, 0.2])
-    return pd.DataFrame({"row": np.arange(n), "set": sets, "y_true": y, "y_pred": pred, "error": err})
+    sets = rng.choice(["train", "val", "test"], n, p=[0.6, 0.2, 0.2]).astype(object)
+    return {"row": np.arange(n), "set": sets, "y_true": y, "y_pred": pred, "error": err}
 
 
 def _metrics(pred, angle_unit=None):
+    """The metrics table of ``pred``, as the figures take it: column name -> array."""
     from rfe_lib.metrics import metric_row
 
-    return pd.DataFrame([{"set": s, **metric_row(part["y_true"], part["y_pred"], [10, 25], angle_unit)}
-                         for s, part in pred.groupby("set")])
+    rows = [{"set": s, **metric_row(pred["y_true"][pred["set"] == s], pred["y_pred"][pred["set"] == s], [10, 25],
+                                    angle_unit)} for s in sorted(set(pred["set"]))]
+    return {name: np.array([row[name] for row in rows], dtype=object if name == "set" else None) for name in rows[0]}
 
 
 def _draw_and_check(fig, tmp_path, name):
@@ -165,10 +171,10 @@ def test_cyclic_feature_values_are_recovered_from_sin_cos():
     from rfe_lib.plots import feature_values
 
     hours = np.arange(24, dtype=float)
-    table = pd.DataFrame({"hour_sin": np.sin(2 * math.pi * hours / 24), "hour_cos": np.cos(2 * math.pi * hours / 24)})
+    table = {"hour_sin": np.sin(2 * math.pi * hours / 24), "hour_cos": np.cos(2 * math.pi * hours / 24)}
     np.testing.assert_allclose(feature_values(table, "cyclic", "hour", period=24), hours, atol=1e-9)
     deg = np.array([0.0, 90.0, 359.5, 180.0])
-    table = pd.DataFrame({"w_sin": np.sin(np.radians(deg)), "w_cos": np.cos(np.radians(deg))})
+    table = {"w_sin": np.sin(np.radians(deg)), "w_cos": np.cos(np.radians(deg))}
     np.testing.assert_allclose(feature_values(table, "angle", "w"), deg, atol=1e-9)
 
 
@@ -178,11 +184,12 @@ def test_residuals_vs_feature_boxes_for_few_values_points_for_many(tmp_path):
 
     pred = _predictions(n=900)
     target = Target("y", unit="kWh")
-    few = np.random.default_rng(1).integers(1, 5, len(pred)).astype(float)
+    n = len(pred["row"])
+    few = np.random.default_rng(1).integers(1, 5, n).astype(float)
     fig = _draw_and_check(plots.residuals_vs_feature(pred, few, "weathersit", target, rank=1, importance=(1.0, 0.2)),
                           tmp_path, "few")
     assert [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3", "4"]
-    many = np.random.default_rng(2).normal(size=len(pred))
+    many = np.random.default_rng(2).normal(size=n)
     many[:10] = np.nan  # missing values are left out and said so
     fig = _draw_and_check(plots.residuals_vs_feature(pred, many, "temp", target, rank=2, importance=(0.5, 0.1)),
                           tmp_path, "many")
@@ -216,14 +223,26 @@ def _hpo_results(n_folds=3):
     return df
 
 
+def _as_read(frame: pd.DataFrame, tmp_path) -> dict:
+    """``frame`` as a round figure reads it: written to Parquet, read back column by column without pandas."""
+    from rfe_lib.columns import read_columns
+
+    path = tmp_path / "table.parquet"
+    frame.to_parquet(path)
+    return read_columns(path)
+
+
 def test_hpo_figures_handle_categorical_missing_and_failed_configurations(tmp_path):
     from rfe_lib import plots
+    from rfe_lib.columns import take
     from rfe_lib.style import Target
 
-    results = _hpo_results()
+    frame = _hpo_results()
+    results = _as_read(frame, tmp_path)
+    assert np.isnan(results["param_max_leaf_nodes"][-1])  # an integer column with a null: floats, NaN
     target = Target("y")
     influence = plots.parameter_influence(results)
-    assert list(influence.index[:1]) == ["learning_rate"]  # the strongest main effect
+    assert list(influence)[:1] == ["learning_rate"]  # the strongest main effect
     fig = _draw_and_check(plots.hpo_parameter(results, "loss", target, "rmse", 0), tmp_path, "cat")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["absolute_error", "squared_error"]
     assert any("2 failed configurations" in t.get_text() for t in fig.axes[0].texts)
@@ -232,12 +251,66 @@ def test_hpo_figures_handle_categorical_missing_and_failed_configurations(tmp_pa
     _draw_and_check(plots.hpo_heatmap(results, target, "rmse", 0), tmp_path, "heat")
     fig = _draw_and_check(plots.hpo_ranked(results, target, "rmse", 0, max_configs=8), tmp_path, "ranked")
     assert "best 8 of 17" in fig.axes[0].get_xlabel()
-    ok = results[results["error"].isna()].sort_values("mean")
+    ok = frame[frame["error"].isna()].sort_values("mean")
     assert fig.axes[0].get_xticklabels()[0].get_text() == str(ok["config_id"].iloc[0])
     # one varying parameter: the heat map explains itself instead of failing
-    single = results[(results["param_loss"] == "squared_error") & (results["param_max_leaf_nodes"] == 7)]
+    single = take(results, (results["param_loss"] == "squared_error") & (results["param_max_leaf_nodes"] == 7))
     fig = _draw_and_check(plots.hpo_heatmap(single, target, "rmse", 0), tmp_path, "heat_single")
     assert "fewer than two parameters" in fig.axes[0].texts[0].get_text()
+
+
+def test_parquet_columns_are_read_without_pandas_as_pandas_reads_them(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from rfe_lib.columns import is_missing, read_columns
+
+    table = pa.table({"i": pa.array([1, 2, 3]), "i_null": pa.array([1, None, 3]), "f": pa.array([1.5, None, 2.0]),
+                      "s": pa.array(["a", None, "c"], pa.large_string()), "b": pa.array([True, False, True]),
+                      "b_null": pa.array([True, None, False]), "cat": pa.array(["x", "y", "x"]).dictionary_encode()})
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(table, path, row_group_size=2)  # two row groups: chunked columns
+    got = read_columns(path)
+    expected = table.to_pandas()  # pandas' reading, the reference
+    assert list(got) == list(expected.columns)
+    for name, values in got.items():
+        want = expected[name].to_numpy()
+        assert values.dtype == (object if name == "cat" else want.dtype), name
+        assert is_missing(values).tolist() == expected[name].isna().tolist(), name
+        assert [v for v, m in zip(values.tolist(), is_missing(values)) if not m] == expected[name].dropna().tolist()
+    assert list(read_columns(path, ["s", "i"])) == ["s", "i"]
+    assert list(read_columns(path, lambda c: c.startswith("i") or c == "missing")) == ["i", "i_null"]
+
+
+def test_sample_picks_the_rows_pandas_picks():
+    from rfe_lib.style import sample
+
+    for n in (10, 20_000, 20_001, 50_000):
+        expected = pd.DataFrame(index=np.arange(n)).sample(n=min(n, 20_000), random_state=0).sort_index().index
+        np.testing.assert_array_equal(sample(n, 20_000), expected.to_numpy())
+
+
+def test_sorting_and_ties_are_those_of_pandas_mergesort():
+    from rfe_lib import plots
+
+    rng = np.random.default_rng(3)
+    imp = pd.DataFrame({"feature": [f"f{i}" for i in rng.permutation(30)],
+                        "importance_mean": rng.integers(-2, 3, 30).astype(float), "importance_std": 0.1})
+    imp.loc[[4, 9], "importance_mean"] = [np.nan, -0.0]
+    expected = imp.sort_values(["importance_mean", "feature"], ascending=[False, True], kind="mergesort")
+    got = plots._by_importance({c: imp[c].to_numpy() for c in imp})
+    assert got["feature"].tolist() == expected["feature"].tolist()
+
+    res = pd.DataFrame({"config_id": rng.permutation(40), "mean": rng.integers(0, 4, 40).astype(float),
+                        "error": [None] * 40, "param_a": rng.integers(0, 3, 40), "param_b": rng.integers(0, 3, 40)})
+    res.loc[[3, 7], "error"] = "boom"
+    res.loc[[3, 12], "mean"] = np.nan
+    ok = res[res["error"].isna() & res["mean"].notna()].sort_values(["mean", "config_id"], kind="mergesort")
+    got = plots._ok_configs({c: res[c].to_numpy() for c in res})
+    assert got["config_id"].tolist() == ok["config_id"].tolist()
+    # equal influence: the parameters keep the order of their columns
+    res["param_b"] = res["param_a"]
+    assert list(plots.parameter_influence({c: res[c].to_numpy() for c in res})) == ["a", "b"]
 
 
 def test_catalog_names_and_wildcard_pattern():

@@ -1,5 +1,6 @@
-# Figures: one PNG per job, so `-j N` draws N at a time. Plot jobs import numpy, pandas and matplotlib
-# only (rfe_lib/plots.py); which figures a round has is fixed at parse time (rfe_lib/plots_catalog.py).
+# Figures: one PNG per job, so `-j N` draws N at a time. A round's plot jobs import numpy, pyarrow and
+# matplotlib only (rfe_lib/plots.py, rfe_lib/columns.py; no pandas); which figures a round has is fixed
+# at parse time (rfe_lib/plots_catalog.py).
 
 rule plot_round:
     input:
