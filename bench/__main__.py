@@ -2,11 +2,12 @@
 
 Sections: ``hpo`` (HPO shard memory and time vs grid size), ``lofo`` (LOFO shard memory and time vs
 feature count), ``lofo_dummy`` (the same LOFO jobs with an estimator that holds nothing: the
-pipeline's own share), ``overhead`` (pipeline vs in-process loop, and per-script start-up, measured from the
-same run's jobs), ``dag`` (``snakemake -n`` and a no-op rerun of a long run), ``formats`` (Parquet vs
+pipeline's own share), ``overhead`` (pipeline vs in-process loop on the bundled example, and per-script
+start-up, measured from the same run's jobs), ``overhead_mid`` (the same with a mid-size 144-configuration
+grid; about 35 minutes, so ``all --quick`` leaves it out), ``dag`` (``snakemake -n`` and a no-op rerun of a long run), ``formats`` (Parquet vs
 xlsx). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
-busy cores); the full mode uses the sizes of the issue and takes one to two hours on 2 cores.
+busy cores); the full mode uses the sizes of the issue and takes two to three hours on 2 cores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 
 from . import common
 
-SECTIONS = ("hpo", "lofo", "lofo_dummy", "overhead", "dag", "formats")
+SECTIONS = ("hpo", "lofo", "lofo_dummy", "overhead", "overhead_mid", "dag", "formats")
 
 SIZES = {
     "quick": {"hpo_rows": 2_000, "hpo_sizes": [100, 1000, 10_000], "lofo_rows": 5_000,
@@ -53,6 +54,11 @@ def run_section(name: str, mode: str) -> None:
         rec["python_start_s"] = imports.interpreter_start()
         rec["snakemake_dry_run_s"] = overhead.snakemake_floor(common.OUT / "work" / "overhead")
         rec["slurm_probe_s"] = common.slurm_probe_seconds()
+    elif name == "overhead_mid":
+        from . import overhead
+
+        rec = overhead.measure(s["overhead_min_features"], case="mid")
+        rec.pop("job_records")
     elif name == "dag":
         from . import dag
 
@@ -78,7 +84,10 @@ def main(argv=None) -> None:
                     help="run a frozen copy of the workflow (bench/out/snapshot-<pid>/), immune to edits made meanwhile")
     args = ap.parse_args(argv)
     mode = "quick" if args.quick else "full"
-    names = list(SECTIONS) if "all" in args.sections else [n for n in args.sections if n != "report"]
+    if "all" in args.sections:  # the mid-size overhead case alone takes about 35 minutes: full mode only
+        names = [n for n in SECTIONS if not (args.quick and n == "overhead_mid")]
+    else:
+        names = [n for n in args.sections if n != "report"]
     if args.snapshot and names:
         print(f"running the workflow from a snapshot: {common.snapshot()}", flush=True)
     for name in names:
