@@ -3,9 +3,9 @@
 Sections: ``hpo`` (HPO shard memory and time vs grid size), ``lofo`` (LOFO shard memory and time vs
 feature count), ``lofo_dummy`` (the same LOFO jobs with an estimator that holds nothing: the
 pipeline's own share), ``overhead`` (pipeline vs in-process loop on the bundled example, and per-script
-start-up, measured from the same run's jobs), ``overhead_mid`` (the same with a mid-size 144-configuration
-grid; about 35 minutes, so ``all --quick`` leaves it out), ``dag`` (``snakemake -n`` and a no-op rerun of a long run), ``formats`` (Parquet vs
-xlsx). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
+start-up, measured from the same run's jobs), ``overhead_mid`` (the same with a mid-size
+144-configuration grid; about 35 minutes, so ``all --quick`` leaves it out), ``dag`` (``snakemake -n``
+and a no-op rerun of a long run), ``formats`` (Parquet vs xlsx). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
 busy cores); the full mode uses the sizes of the issue and takes two to three hours on 2 cores.
 """
