@@ -79,6 +79,11 @@ def take(columns: Columns, rows) -> dict[str, np.ndarray]:
     return {name: values[rows] for name, values in columns.items()}
 
 
+def is_missing_value(v) -> bool:
+    """Whether one value is missing: ``None`` or NaN."""
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def is_missing(values) -> np.ndarray:
     """Where ``values`` hold no value: ``None`` or NaN (like ``pandas.isna`` for these arrays)."""
     values = np.asarray(values)
@@ -86,4 +91,4 @@ def is_missing(values) -> np.ndarray:
         return np.isnan(values)
     if values.dtype.kind != "O":
         return np.zeros(values.shape, dtype=bool)
-    return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool)
+    return np.array([is_missing_value(v) for v in values], dtype=bool)

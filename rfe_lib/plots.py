@@ -25,7 +25,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from . import plots_catalog as catalog
-from .columns import Columns, is_missing, n_rows, read_columns, take
+from .columns import Columns, is_missing, is_missing_value, n_rows, read_columns, take
 from .style import (ACCENT, BAD, BEST, INK, MUTED, SET_COLORS, SET_NAMES, TOLERANCE_ALPHA, TOLERANCE_COLOR, Target,
                     figure, fmt, message_figure, metric_name, percent, sample, styled)
 
@@ -108,15 +108,10 @@ def _value_labels(ax, positions, labels, color="#333333") -> None:
         twin.spines[side].set_visible(False)
 
 
-def _missing(v) -> bool:
-    """Whether one parameter value is unset: None or NaN."""
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
 def _category_positions(values: np.ndarray) -> tuple[list, list[str], np.ndarray]:
     """Distinct values of a parameter column in a sensible order, their tick labels, and each row's position."""
     def key(v):
-        if _missing(v):
+        if is_missing_value(v):
             return (0, 0.0, "")
         if isinstance(v, (bool, np.bool_)):
             return (1, float(v), "")
@@ -124,7 +119,7 @@ def _category_positions(values: np.ndarray) -> tuple[list, list[str], np.ndarray
             return (2, float(v), "")
         return (3, 0.0, str(v))
 
-    norm = [None if _missing(v) else v for v in np.asarray(values, dtype=object).tolist()]  # Python values
+    norm = [None if is_missing_value(v) else v for v in np.asarray(values, dtype=object).tolist()]  # Python values
     distinct = sorted({key(v): v for v in norm}.items())
     order = [v for _, v in distinct]
     index = {k: i for i, (k, _) in enumerate(distinct)}
@@ -521,7 +516,7 @@ def parameter_influence(results: Columns) -> dict[str, float]:
     loss = np.asarray(ok["mean"], dtype=float)
     out = {}
     for col in (c for c in ok if c.startswith("param_")):
-        keys = np.array(["(not set)" if _missing(v) else repr(v)
+        keys = np.array(["(not set)" if is_missing_value(v) else repr(v)
                          for v in np.asarray(ok[col], dtype=object).tolist()], dtype=object)
         distinct = set(keys.tolist())
         if len(distinct) < 2:
