@@ -15,7 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/rounds.smk"
 include: "workflow/rules/summary.smk"
-include: "workflow/rules/plots.smk"
+include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -28,10 +28,11 @@ localrules:
     all,
     round_features,
     hpo_merge,
-    lofo_merge,
+    importance_merge,
     eliminate,
     evaluate,
     summarize,
+    report_texts,
 
 
 rule all:

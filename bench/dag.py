@@ -1,4 +1,4 @@
-"""How long Snakemake takes to plan and to confirm a long run: 164 features, step 1, 8 HPO and 8 LOFO shards.
+"""How long Snakemake takes to plan and to confirm a long run: 164 features, step 1, 8 HPO and 8 importance shards.
 
 * ``snakemake -n`` from a fresh working folder (the parse-time plan reads the data, checks it and runs
   its calibration fit) and again with the plan cached, as a user sees them (median of 3).
@@ -47,7 +47,7 @@ def measure(n_features: int = 164, n_rows: int = 2000, shards: int = 8, log=prin
            "model": {"estimator": "sklearn.linear_model.Ridge"},
            "hpo": {"grid": {"alpha": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}, "shards": shards},
            "rfe": {"step": 1, "min_features": 3},
-           "lofo": {"shards": shards}}
+           "importance": {"shards": shards}}
     write_config(workdir, cfg)
     proc, dry_fresh = snakemake(workdir, "-n")
     text = proc.stdout + proc.stderr

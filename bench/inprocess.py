@@ -40,28 +40,30 @@ def run(config: dict, n_jobs: int = 2) -> list[dict]:
     import numpy as np
     from joblib import Parallel, delayed
 
-    from rfe_lib.config import n_eliminated, round_schedule
-    from rfe_lib.data import DataSpec, read_table, validate_table
+    from rfe_lib.data import read_table, validate_table
     from rfe_lib.features import engineer, feature_map
+    from rfe_lib.grid import Grid, params_json
     from rfe_lib.metrics import metric_row
-    from rfe_lib.models import Grid, ModelSpec, build_model, params_json
+    from rfe_lib.models import build_model
+    from rfe_lib.schedule import n_eliminated, round_schedule
+    from rfe_lib.settings import Settings
     from rfe_lib.split import fold_indices, make_split
 
-    spec = DataSpec.from_config(config)
-    mspec = ModelSpec.from_config(config)
-    s, r, metric = config["split"], config["rfe"], config["hpo"]["metric"]
+    settings = Settings.from_config(config)
+    spec, mspec = settings.data_spec(), settings.model_spec()
+    s, r, metric = settings.split, settings.rfe, settings.hpo.metric
     df = read_table(spec.path)
     _, kept = validate_table(df, spec)
     fmap = feature_map(kept, spec)
     table = engineer(df, fmap, spec)
-    split = make_split(df[spec.target].to_numpy(dtype=float), test_fraction=s["test_fraction"],
-                       val_fraction=s["val_fraction"], folds=s["folds"], n_bins=s["stratify_bins"], seed=s["seed"])
-    folds = fold_indices(split, s["folds"])
+    split = make_split(df[spec.target].to_numpy(dtype=float), test_fraction=s.test_fraction,
+                       val_fraction=s.val_fraction, folds=s.folds, n_bins=s.stratify_bins, seed=s.seed)
+    folds = fold_indices(split, s.folds)
     train = (split["set"] == "train").to_numpy()
     y_all = split["y"].to_numpy(dtype=float)
-    grid = Grid(config["hpo"]["grid"])
+    grid = Grid(settings.hpo.grid)
     features = list(dict.fromkeys(row["feature"] for row in fmap))
-    schedule = round_schedule(len(features), r["step"], r["min_features"])
+    schedule = round_schedule(len(features), r.step, r.min_features)
     rounds = []
     with Parallel(n_jobs=n_jobs) as parallel:
         for rnd in range(len(schedule)):
@@ -74,7 +76,7 @@ def run(config: dict, n_jobs: int = 2) -> list[dict]:
             params = grid[best]
             model = build_model(mspec, params).fit(X, y)
             pred = model.predict(X_all)
-            metrics = {name: metric_row(y_all[m], pred[m], config["evaluation"]["tolerances"], mspec.angle_unit)
+            metrics = {name: metric_row(y_all[m], pred[m], settings.evaluation.tolerances, mspec.angle_unit)
                        for name in ("train", "val", "test") for m in [(split["set"] == name).to_numpy()]}
             position = {c: j for j, c in enumerate(columns)}
             keeps = []
@@ -83,7 +85,7 @@ def run(config: dict, n_jobs: int = 2) -> list[dict]:
                 keeps.append(np.array([j for j in range(len(columns)) if j not in drop], dtype=np.intp))
             without = parallel(delayed(_cv)(X, y, folds, mspec, params, keep, metric) for keep in keeps)
             imp = {f: float(np.mean(np.subtract(w, scores[best]))) for f, w in zip(features, without)}
-            k = n_eliminated(len(features), r["step"], r["min_features"])
+            k = n_eliminated(len(features), r.step, r.min_features)
             gone = sorted(features, key=lambda f: (imp[f], f))[:k]
             rounds.append({"round": rnd, "features": list(features), "params": params_json(params),
                            "cv_mean": means[best], "val_rmse": metrics["val"]["rmse"], "eliminated": gone})

@@ -44,7 +44,7 @@ def _config(min_features: int, grid: dict | None = None) -> dict:
     cfg["data"]["path"] = str(REPO / "data" / "example" / "bikeshare.parquet")
     cfg["rfe"]["min_features"] = min_features
     cfg["hpo"]["shards"] = "auto"
-    cfg["lofo"]["shards"] = "auto"
+    cfg["importance"]["shards"] = "auto"
     return cfg
 
 
@@ -84,7 +84,7 @@ def measure(min_features: int = 3, case: str = "example", log=print) -> dict:
         by_rule.setdefault(_rule_of(script_name(j["argv0"])), []).append(j["seconds"])
     run = workdir / "results" / "overhead"
     fit_seconds = 0.0
-    for pattern in ("round_*/hpo/shard_*.parquet", "round_*/lofo/shard_*.parquet"):
+    for pattern in ("round_*/hpo/shard_*.parquet", "round_*/importance/shard_*.parquet"):
         for f in run.glob(pattern):
             fit_seconds += float(pd.read_parquet(f, columns=["fit_seconds"])["fit_seconds"].sum())
     rounds = pd.read_parquet(run / "summary" / "rounds.parquet")

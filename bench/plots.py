@@ -62,26 +62,29 @@ def _copy_run(workdir: Path, configfile: Path, tmp: Path) -> tuple[Path, str]:
 
 def _in_process(run_dir: Path, r: int, names: list[str], cfg: dict) -> tuple[float, dict[str, float]]:
     """Import cost of a plot job (fresh interpreter) and drawing + saving time of each figure."""
-    code = ("import time; t = time.perf_counter(); import rfe_lib.plots, rfe_lib.style, rfe_lib.job; "
+    code = ("import time; t = time.perf_counter(); import rfe_lib.figures.draw, rfe_lib.job; "
             "print(time.perf_counter() - t)")
     imports = min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                        cwd=REPO).stdout) for _ in range(3))
     sys.path.insert(0, str(REPO))
-    from rfe_lib.plots import round_figure
-    from rfe_lib.style import save
+    from types import SimpleNamespace
 
-    d = run_dir / f"round_{r:03d}"
-    inputs = {"predictions": d / "model/predictions.parquet", "metrics": d / "eval/metrics.parquet",
-              "importance": d / "lofo/importance.parquet", "hpo": d / "hpo/results.parquet",
-              "table": run_dir / "data/features.parquet", "feature_map": run_dir / "data/feature_map.parquet"}
-    opts = {"target": cfg["data"]["target"], "angle": cfg.get("target_angle"), "round": r,
-            "tolerances": cfg.get("evaluation", {}).get("tolerances", [10, 25, 50]),
-            "cyclic": cfg.get("features", {}).get("cyclic", {}), "metric": cfg.get("hpo", {}).get("metric", "rmse")}
+    from rfe_lib.figures import registry
+    from rfe_lib.figures.draw import draw as draw_figure
+    from rfe_lib.figures.style import save
+    from rfe_lib.importance import round_methods
+    from rfe_lib.settings import Settings
+
+    settings = Settings.from_config(cfg)
+    folders = {"run": run_dir, "round": run_dir / f"round_{r:03d}"}
+    inputs = {key: str(folders[where] / rel) for key, (where, rel) in registry.INPUTS.items()}
+    plan = SimpleNamespace(eliminate=[1] * (r + 1))
+    opts = registry.round_options(settings, plan, r, round_methods(settings, [0])[0])
     draw = {}
     with tempfile.TemporaryDirectory() as out:
         for name in names:
             t = time.perf_counter()
-            save(round_figure(name, inputs, opts), Path(out) / f"{name}.png")
+            save(draw_figure(name, inputs, opts), Path(out) / f"{name}.png")
             draw[name] = time.perf_counter() - t
     return imports, draw
 
@@ -125,7 +128,7 @@ def main(argv=None) -> None:
         print(f"| {j} | {wall:.1f} s | {jobs:.1f} s | {jobs / n:.2f} s | {cpu:.1f} s | {cpu / n:.2f} s |")
     if len(rows) >= 2 and rows[-1][2] > 0:
         print(f"\nspeed-up -j {rows[-1][0]} vs -j {rows[0][0]}: {rows[0][2] / rows[-1][2]:.2f}x")
-    print(f"\nin one job: imports {imports:.2f} s (rfe_lib.plots: numpy, pyarrow, matplotlib); drawing and saving:")
+    print(f"\nin one job: imports {imports:.2f} s (rfe_lib.figures: numpy, pyarrow, matplotlib); drawing and saving:")
     for name, s in draw.items():
         print(f"  {name:28s} {s:.2f} s")
 

@@ -64,7 +64,7 @@ def hpo(n_rows: int, sizes, n_numeric: int = 164, shards: int = 8, log=print) ->
                "model": {"estimator": "sklearn.linear_model.Ridge", "params": {}},
                "hpo": {"grid": {"alpha": alphas[:n]}, "shards": shards, "max_configs": max(n, 5000)},
                "rfe": {"step": 1, "min_features": n_numeric + N_ANGLES - 1},
-               "lofo": {"shards": 1}}
+               "importance": {"shards": 1}}
         write_config(workdir, cfg)
         snakemake(workdir, "-j", "2", "--", "results/b/round_000/features.parquet")  # prepare (not measured)
         rec = _measure(workdir, "results/b/round_000/hpo/shard_00.parquet",
@@ -105,11 +105,12 @@ def lofo(n_rows: int, sizes, per_shard: int, extra_large_shard: int | None = Non
                "model": {"estimator": m["estimator"], "params": m["params"]},
                "hpo": {"grid": m["grid"], "shards": 1},
                "rfe": {"step": 1, "min_features": n - 1},
-               "lofo": {"shards": math.ceil(n / k)}}
+               "importance": {"shards": math.ceil(n / k)}}
         write_config(workdir, cfg)
         snakemake(workdir, "-j", "2", "--", "results/b/round_000/hpo/best.parquet")  # prepare (not measured)
-        rec = _measure(workdir, "results/b/round_000/lofo/shard_00.parquet",
-                       "results/b/benchmarks/round_000/lofo_shard_00.tsv", "lofo_shard.py", "lofo_shard")
+        rec = _measure(workdir, "results/b/round_000/importance/shard_00.parquet",
+                       "results/b/benchmarks/round_000/importance_shard_00.tsv", "importance_shard.py",
+                       "importance_shard")
         n_columns = n - N_ANGLES + 2 * N_ANGLES
         rec.update(model=model, features=n, shard_features=len(range(0, n, math.ceil(n / k))), rows=n_rows, columns=n_columns,
                    table_mb=round(_table_mb(n_rows, n), 1), train_matrix_mb=round(n_rows * 0.7 * n_columns * 8 / MB, 1))

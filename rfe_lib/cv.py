@@ -17,7 +17,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from .metrics import half_turn, loss
+from .metrics import circular_mean, loss
 
 
 @dataclass
@@ -137,16 +137,11 @@ def load_training(features_path, split_path, columns, n_folds: int) -> TrainingD
 
 def constant_prediction(y_fit, n: int, angle_unit=None):
     """The best constant guess: the mean, or the circular mean for an angle target."""
-    import math
-
     import numpy as np
 
-    half = half_turn(angle_unit)
-    if half is None:
+    if angle_unit is None:
         return np.full(n, float(np.mean(y_fit)))
-    scale = math.pi / half
-    m = math.atan2(np.sin(y_fit * scale).mean(), np.cos(y_fit * scale).mean()) / scale
-    return np.full(n, m)
+    return np.full(n, circular_mean(y_fit, angle_unit))
 
 
 def fold_loss(build, data: TrainingData, k: int, metric: str, angle_unit=None, n_columns: int | None = None):

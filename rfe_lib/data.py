@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import RFEError
@@ -22,30 +22,26 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What the config says about the input table (the ``data`` and ``features`` sections)."""
+    """What the data and features sections say about the input table (built by
+    :meth:`rfe_lib.settings.Settings.data_spec`; jobs get it as :meth:`to_dict`)."""
 
     path: str
     target: str
-    features: tuple[str, ...] | None = None
-    drop: tuple[str, ...] = ()
-    id_column: str | None = None
-    cyclic: dict = field(default_factory=dict)
-    angles: dict = field(default_factory=dict)
-    derived: dict = field(default_factory=dict)
+    features: tuple[str, ...] | None
+    drop: tuple[str, ...]
+    id_column: str | None
+    cyclic: dict
+    angles: dict
+    derived: dict
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "features": None if self.features is None else list(self.features),
+                "drop": list(self.drop)}
 
     @classmethod
-    def from_config(cls, config: dict) -> "DataSpec":
-        d, f = config["data"], config.get("features", {})
-        return cls(
-            path=d["path"],
-            target=d["target"],
-            features=tuple(d["features"]) if d.get("features") is not None else None,
-            drop=tuple(d.get("drop") or ()),
-            id_column=d.get("id_column"),
-            cyclic=dict(f.get("cyclic") or {}),
-            angles=dict(f.get("angles") or {}),
-            derived={k: dict(v) for k, v in (f.get("derived") or {}).items()},
-        )
+    def from_dict(cls, d: dict) -> "DataSpec":
+        return cls(**{**d, "features": None if d["features"] is None else tuple(d["features"]),
+                      "drop": tuple(d["drop"])})
 
 
 def _suggest(name: str, choices) -> str:

@@ -63,7 +63,7 @@ def _derive(df, op: str, cols):
 
 
 def engineer(df, fmap: list[dict], spec: DataSpec):
-    """The model table: one float64 column per row of ``fmap``, rows in input order."""
+    """The model table: one float64 column per row of ``fmap``, rows in input order (:func:`decode` inverts it)."""
     import numpy as np
     import pandas as pd
 
@@ -85,6 +85,33 @@ def engineer(df, fmap: list[dict], spec: DataSpec):
         else:  # pragma: no cover - the map is built above
             raise ValueError(f"unknown feature kind {kind!r}")
     return pd.DataFrame(cols)
+
+
+def decode(table, kind: str, feature: str, period: float | None = None):
+    """A feature's values from its model columns (the inverse of :func:`engineer`): the column itself, or, for a
+    sin/cos-encoded feature, its value recovered from the two columns (modulo its period; angles in degrees).
+    ``table`` maps column names to arrays."""
+    import numpy as np
+
+    if kind in ("cyclic", "angle"):
+        s = np.asarray(table[f"{feature}_sin"], dtype=float)
+        c = np.asarray(table[f"{feature}_cos"], dtype=float)
+        turn = np.mod(np.arctan2(s, c), 2 * math.pi) / (2 * math.pi)  # fraction of a turn, in [0, 1)
+        full = float(period) if kind == "cyclic" else 360.0
+        values = np.round(turn * full, 9)
+        return np.where(values >= full, 0.0, values)
+    return np.asarray(table[feature], dtype=float)
+
+
+def axis_label(feature: str, kind: str, period: float | None = None) -> str:
+    """How a figure labels an axis of a feature's values (as :func:`decode` gives them)."""
+    if kind == "cyclic":
+        return f"{feature} (cyclic, period {period:g})"
+    if kind == "angle":
+        return f"{feature} [°]"
+    if kind == "derived":
+        return f"{feature} (derived)"
+    return feature
 
 
 def columns_of(fmap_df, features) -> list[str]:

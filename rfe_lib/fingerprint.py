@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-_IMPORT = re.compile(r"^\s*from\s+\.(\w*)(?:\.(\w+))?\s+import\s+([^\n]+)", re.MULTILINE)
+_IMPORT = re.compile(r"^\s*from\s+(\.+)([\w.]*)\s+import\s+([^\n]+)", re.MULTILINE)
 
 
 def _module_file(name: str) -> Path | None:
@@ -27,21 +27,30 @@ def _module_file(name: str) -> Path | None:
     return as_pkg if as_pkg.is_file() else None
 
 
+def _package_of(name: str) -> list[str]:
+    """The package a module's relative imports start from, as a list of parts ([] for rfe_lib itself)."""
+    parts = [] if name == "__init__" else name.split(".")
+    path = _module_file(name)
+    is_package = path is not None and path.name == "__init__.py" and name != "__init__"
+    return parts if is_package else parts[:-1]
+
+
 def _imports(name: str, source: str) -> set[str]:
-    base = name.rsplit(".", 1)[0] if "." in name else ""
-    if _module_file(name) and _module_file(name).name == "__init__.py":
-        base = name
+    """The rfe_lib modules that the module ``name`` imports with relative imports (``from .x import``,
+    ``from ..y.z import``, ``from . import a, b``), at any depth in its code."""
+    package = _package_of(name)
     found = {"__init__"}
-    for mod, sub, names in _IMPORT.findall(source):
-        prefix = f"{base}." if base else ""
+    for dots, mod, names in _IMPORT.findall(source):
+        base = package[: len(package) - (len(dots) - 1)] if len(dots) > 1 else package
         if mod:
-            target = prefix + mod + (f".{sub}" if sub else "")
-            found.add(target)
+            found.add(".".join([*base, mod]))
         else:  # from . import a, b
             for n in re.split(r"[\s,()]+", names):
-                if n and _module_file(prefix + n):
-                    found.add(prefix + n)
-    return found
+                if n and _module_file(".".join([*base, n])):
+                    found.add(".".join([*base, n]))
+    # a subpackage's modules also run its package's __init__
+    found.update(".".join(package[:i]) for i in range(1, len(package) + 1))
+    return {f for f in found if f}
 
 
 def module_closure(*names: str) -> list[str]:
@@ -69,7 +78,7 @@ def code_fingerprint(*names: str) -> str:
     return h.hexdigest()[:16]
 
 
-_SCRIPT_IMPORT = re.compile(r"^\s*(?:from\s+rfe_lib(?:\.(\w+))?\s+import\s+([^\n]+)|import\s+rfe_lib\.(\w+))",
+_SCRIPT_IMPORT = re.compile(r"^\s*(?:from\s+rfe_lib(?:\.([\w.]+))?\s+import\s+([^\n]+)|import\s+rfe_lib\.([\w.]+))",
                             re.MULTILINE)
 
 

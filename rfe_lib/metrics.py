@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 LOSSES = ("rmse", "mae", "mse", "median_ae")
+ANGLE_UNITS = ("degrees", "radians")
 
 
 def half_turn(unit: str | None) -> float | None:
@@ -22,7 +23,14 @@ def half_turn(unit: str | None) -> float | None:
         return 180.0
     if unit == "radians":
         return math.pi
-    raise ValueError(f"angle unit must be 'degrees' or 'radians', got {unit!r}")
+    raise ValueError(f"angle unit must be one of {', '.join(ANGLE_UNITS)}, got {unit!r}")
+
+
+def circular_mean(angles, unit: str) -> float:
+    """The mean direction of ``angles`` (in ``unit``): the angle of the mean of their unit vectors."""
+    scale = math.pi / half_turn(unit)
+    angles = np.asarray(angles, dtype=float) * scale
+    return math.atan2(np.sin(angles).mean(), np.cos(angles).mean()) / scale
 
 
 def wrap(values, half: float):
@@ -77,9 +85,7 @@ def metric_row(y_true, y_pred, tolerances, angle_unit: str | None = None) -> dic
     if half is None:
         deviations = y_true - y_true.mean()
     else:  # deviations from the circular mean, wrapped like the errors
-        scale = math.pi / half
-        mean = math.atan2(np.sin(y_true * scale).mean(), np.cos(y_true * scale).mean()) / scale
-        deviations = wrap(y_true - mean, half)
+        deviations = wrap(y_true - circular_mean(y_true, angle_unit), half)
     ss_tot = float(np.sum(deviations**2))
     ss_res = float(np.sum(err**2))
     row.update(

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import RFEError
 
@@ -99,30 +98,21 @@ class AngleRegressor:
         return np.mod(a, turn) if self.nonnegative_ else (a + turn / 2) % turn - turn / 2
 
 
+IMPUTERS = ("median",)  # features.impute: fitted on training rows only, inside each CV fold
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything needed to build a model: the ``model`` section plus imputation and the target type."""
+    """Everything needed to build a model: the ``model`` section plus imputation, the target type and the seed
+    (:meth:`rfe_lib.settings.Settings.model_spec` builds it from the settings)."""
 
     estimator: str
-    params: dict = field(default_factory=dict)
-    scale: bool = False
-    impute: str | None = None
-    angle_unit: str | None = None
-    allowed_modules: tuple[str, ...] = ("sklearn.",)
-    seed: int = 0
-
-    @classmethod
-    def from_config(cls, config: dict) -> "ModelSpec":
-        m = config["model"]
-        return cls(
-            estimator=m["estimator"],
-            params=dict(m.get("params") or {}),
-            scale=bool(m.get("scale", False)),
-            impute=config.get("features", {}).get("impute"),
-            angle_unit=config.get("target_angle"),
-            allowed_modules=tuple(m.get("allowed_modules") or ("sklearn.",)),
-            seed=int(config.get("split", {}).get("seed", 0)),
-        )
+    params: dict
+    scale: bool
+    impute: str | None
+    angle_unit: str | None
+    allowed_modules: tuple[str, ...]
+    seed: int
 
     def to_params(self) -> dict:
         """A JSON-able form, passed to jobs through Snakemake ``params:``."""
@@ -146,7 +136,7 @@ def build_model(spec: ModelSpec, params: dict | None = None):
         kwargs["random_state"] = spec.seed
     model = cls(**kwargs)
     steps = []
-    if spec.impute == "median":
+    if spec.impute == "median":  # the one choice of IMPUTERS
         from sklearn.impute import SimpleImputer
 
         steps.append(SimpleImputer(strategy="median"))
@@ -176,10 +166,6 @@ def allows_nan(spec: ModelSpec) -> bool:
         return False
 
 
-def grid_list(grid) -> list[dict]:
-    return [grid] if isinstance(grid, dict) else list(grid)
-
-
 def _value_problems(cls, fixed: dict, name, values) -> list[str]:
     """scikit-learn's own parameter checks (types, ranges) for each value of ``name``, without fitting.
 
@@ -200,8 +186,10 @@ def _value_problems(cls, fixed: dict, name, values) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def check_grid(spec: ModelSpec, grid) -> None:
+def check_grid(spec, grid) -> None:
     """Refuse an empty grid, an empty value list, or a parameter the estimator does not take."""
+    from .grid import grid_list
+
     grids = grid_list(grid)
     if not grids or all(not g for g in grids):
         raise RFEError("hpo.grid is empty: give at least one parameter with a list of values, "
@@ -231,45 +219,3 @@ def check_grid(spec: ModelSpec, grid) -> None:
                 problems.extend(f"{where}.{name}: {msg}" for msg in _value_problems(cls, spec.params, name, values))
     if problems:
         raise RFEError("invalid hyperparameter grid:\n  - " + "\n  - ".join(problems))
-
-
-class Grid:
-    """A lazy view of a parameter grid: ``len`` and ``grid[i]`` without building the whole list.
-
-    Order follows scikit-learn's ``ParameterGrid`` (keys sorted, the last key varying fastest), so a
-    configuration's id is stable for a given grid.
-    """
-
-    def __init__(self, grid):
-        from sklearn.model_selection import ParameterGrid
-
-        self._pg = ParameterGrid(grid_list(grid))
-
-    def __len__(self) -> int:
-        return len(self._pg)
-
-    def __getitem__(self, i: int) -> dict:
-        return self._pg[i]
-
-    def param_names(self) -> list[str]:
-        names = []
-        for g in self._pg.param_grid:
-            for k in sorted(g):
-                if k not in names:
-                    names.append(k)
-        return names
-
-
-def grid_size(grid) -> int:
-    """Number of configurations of a grid spec (dict of lists or list of dicts), computed without sklearn."""
-    total = 0
-    for g in grid_list(grid):
-        n = 1
-        for values in g.values():
-            n *= len(values) if isinstance(values, list) else 1
-        total += n
-    return total
-
-
-def params_json(params: dict) -> str:
-    return json.dumps(params, sort_keys=True, default=str)

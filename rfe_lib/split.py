@@ -25,11 +25,6 @@ def check_split_feasible(y, test_fraction: float, val_fraction: float, folds: in
     """Refuse a split that cannot give every CV fold a member of every target bin."""
     import numpy as np
 
-    if test_fraction + val_fraction >= 0.9:
-        raise RFEError(
-            f"split.test_fraction + split.val_fraction = {test_fraction + val_fraction:g} leaves under 10% "
-            "of the rows for training; lower them"
-        )
     n = len(y)
     train_share = 1.0 - test_fraction - val_fraction
     bins = target_bins(y, n_bins)

@@ -43,7 +43,7 @@ TMP_MARK = ".rfe-tmp-"
 
 # Rules of the core pipeline (validation to summary): none of them may rerun for a figure setting.
 CORE_RULES = {"validate_data", "split_data", "engineer_features", "round_features", "hpo_shard", "hpo_merge",
-              "train_model", "evaluate", "lofo_shard", "lofo_merge", "eliminate", "summarize"}
+              "train_model", "evaluate", "importance_shard", "importance_merge", "eliminate", "summarize"}
 
 HOOK = '''
 import os
@@ -209,19 +209,20 @@ SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 
 def parse_time_checks(config: dict):
     """What the workflow does with a config when it is parsed (workflow/rules/common.smk), before any job:
-    ``check_config``, Snakemake's ``validate`` (which fills in defaults), ``make_plan``. Returns the plan or raises
-    the RFEError whose message the user sees."""
+    ``check_config``, Snakemake's ``validate`` (which fills in defaults), ``Settings.from_config``, ``make_plan``.
+    Returns the plan or raises the RFEError whose message the user sees."""
     import copy
 
     from snakemake.utils import validate
 
-    from rfe_lib.config import check_config
     from rfe_lib.plan import make_plan
+    from rfe_lib.schema import check_config
+    from rfe_lib.settings import Settings
 
     config = copy.deepcopy(config)
     check_config(config, SCHEMA)
     validate(config, str(SCHEMA_PATH))
-    return make_plan(config)
+    return make_plan(Settings.from_config(config))
 
 
 # --------------------------------------------------------------------------------------- dry runs
@@ -283,7 +284,7 @@ def _comparable(path: Path, shard_union: bool):
             if "item" in df.columns:  # the Provenance sheet records when the run started and ended
                 df = df[~df["item"].isin(TIMING_ITEMS)].reset_index(drop=True)
             if shard_union and "key" in df.columns:  # the Config sheet records the shard counts that differ
-                df = df[~df["key"].astype(str).str.fullmatch(r"(hpo|lofo)\.shards")].reset_index(drop=True)
+                df = df[~df["key"].astype(str).str.fullmatch(r"(hpo|importance)\.shards")].reset_index(drop=True)
             out[name] = df
         return out
     if suffix == ".joblib":
@@ -296,7 +297,7 @@ def _comparable(path: Path, shard_union: bool):
 def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
     """Every artifact of a run in comparable form (timing columns, logs and benchmarks left out).
 
-    With ``shard_union``, a round's HPO or LOFO shard files are compared as one table (their rows sorted), since
+    With ``shard_union``, a round's HPO or importance shard files are compared as one table (their rows sorted), since
     runs with different shard counts cut the same rows into different files.
     """
     run_dir = Path(run_dir)
@@ -304,7 +305,7 @@ def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
     for rel in sorted(files_under(run_dir)):
         if rel.split("/")[0] in NOT_COMPARED:
             continue
-        m = re.fullmatch(r"(round_\d+/(?:hpo|lofo))/shard_\d+\.parquet", rel)
+        m = re.fullmatch(r"(round_\d+/(?:hpo|importance))/shard_\d+\.parquet", rel)
         if shard_union and m:
             shards.setdefault(m.group(1), []).append(_comparable(run_dir / rel, shard_union))
             continue

@@ -30,9 +30,61 @@ SMALL_CONFIG = {
     "model": {"estimator": "sklearn.ensemble.HistGradientBoostingRegressor", "params": {"max_iter": 30}},
     "hpo": {"grid": {"learning_rate": [0.1, 0.2], "max_leaf_nodes": [7, 15]}, "shards": 1},
     "rfe": {"step": 1, "min_features": 3},
-    "lofo": {"shards": 1},
+    "importance": {"shards": 1},
     "evaluation": {"tolerances": [10, 25, 50]},
 }
+
+
+def settings_of(overrides: dict | None = None):
+    """The settings of ``SMALL_CONFIG`` with ``overrides`` (defaults from the schema, as a run gets them)."""
+    from rfe_lib.settings import Settings
+
+    return Settings.from_config(deep_update(SMALL_CONFIG, overrides or {}))
+
+
+def model_spec(estimator: str, **fields):
+    """A :class:`rfe_lib.models.ModelSpec` for ``estimator``: the schema's defaults (no fixed parameters, no
+    imputation or scaling, seed 42), with ``fields`` replaced."""
+    import dataclasses
+
+    spec = settings_of({"model": {"estimator": estimator}}).model_spec()
+    return dataclasses.replace(spec, **{"params": {}, **fields})
+
+
+def data_spec(**fields):
+    """A :class:`rfe_lib.data.DataSpec`: every column a feature, nothing encoded or derived, with ``fields``."""
+    import dataclasses
+
+    neutral = dict(features=None, drop=(), id_column=None, cyclic={}, angles={}, derived={})
+    return dataclasses.replace(settings_of().data_spec(), **{**neutral, **fields})
+
+
+# An angle target: CSV input, an angle feature, a derived feature, median imputation, a fractional step.
+ANGLE_CONFIG = {
+    "run_name": "t",
+    "data": {"path": "data.csv", "target": "direction", "features": None},
+    "features": {"cyclic": {}, "angles": {"wind_dir": "degrees"}, "impute": "median",
+                 "derived": {"x1x2": {"op": "product", "columns": ["x1", "x2"]}}},
+    "model": {"estimator": "sklearn.ensemble.HistGradientBoostingRegressor", "params": {"max_iter": 40}},
+    "hpo": {"grid": {"learning_rate": [0.1, 0.3]}},
+    "rfe": {"step": 0.5, "min_features": 3},
+    "evaluation": {"tolerances": [5, 20]},
+    "target_angle": "degrees",
+}
+
+
+def angle_frame(n: int = 1500, seed: int = 3) -> pd.DataFrame:
+    """A direction in [0, 360) driven by two features and a wind direction, with missing values in x2."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    wind = rng.uniform(0, 360, n)
+    direction = np.degrees(np.arctan2(x1, x2)) + 15 * np.sin(np.radians(wind)) + rng.normal(scale=5, size=n)
+    df = pd.DataFrame({"x1": x1, "x2": x2, "wind_dir": wind, "noise": rng.normal(size=n),
+                       "direction": np.mod(direction, 360)})
+    df.loc[rng.choice(n, 40, replace=False), "x2"] = np.nan
+    return df
 
 
 def small_frame(n_rows: int = 2000, seed: int = 0) -> pd.DataFrame:

@@ -6,34 +6,16 @@ import pytest
 
 import yaml
 
-from conftest import read_run, snakemake
+from conftest import ANGLE_CONFIG, angle_frame, read_run, snakemake
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def angle_run(tmp_path_factory):
-    rng = np.random.default_rng(3)
-    n = 1500
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    wind = rng.uniform(0, 360, n)
-    direction = np.degrees(np.arctan2(x1, x2)) + 15 * np.sin(np.radians(wind)) + rng.normal(scale=5, size=n)
-    df = pd.DataFrame({"x1": x1, "x2": x2, "wind_dir": wind, "noise": rng.normal(size=n),
-                       "direction": np.mod(direction, 360)})
-    df.loc[rng.choice(n, 40, replace=False), "x2"] = np.nan
     workdir = tmp_path_factory.mktemp("angle")
-    df.to_csv(workdir / "data.csv", index=False)
-    (workdir / "config.yaml").write_text(yaml.safe_dump({
-        "run_name": "t",
-        "data": {"path": "data.csv", "target": "direction", "features": None},
-        "features": {"cyclic": {}, "angles": {"wind_dir": "degrees"}, "impute": "median",
-                     "derived": {"x1x2": {"op": "product", "columns": ["x1", "x2"]}}},
-        "model": {"estimator": "sklearn.ensemble.HistGradientBoostingRegressor", "params": {"max_iter": 40}},
-        "hpo": {"grid": {"learning_rate": [0.1, 0.3]}},
-        "rfe": {"step": 0.5, "min_features": 3},
-        "evaluation": {"tolerances": [5, 20]},
-        "target_angle": "degrees",
-    }))
+    angle_frame().to_csv(workdir / "data.csv", index=False)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(ANGLE_CONFIG))
     snakemake(workdir, "-j", "2")
     return read_run(workdir)
 

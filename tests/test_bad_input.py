@@ -206,7 +206,8 @@ def test_feature_listed_but_absent(in_tmp, frame):
     ({"hpo_": {}}, "unknown config key 'hpo_'; did you mean 'hpo'?"),
     ({"model": {"estimater": "sklearn.linear_model.Ridge"}},
      "unknown config key 'model.estimater'; did you mean 'model.estimator'?"),
-    ({"lofo": {"shard": 2}}, "unknown config key 'lofo.shard'; did you mean 'lofo.shards'?"),
+    ({"importance": {"shard": 2}}, "unknown config key 'importance.shard'; did you mean 'importance.shards'?"),
+    ({"lofo": {"shards": 2}}, "unknown config key 'lofo': it is now called 'importance' (same settings)"),
 ])
 def test_misspelt_key_suggests_the_right_one(in_tmp, frame, overrides, fragment):
     write(frame)

@@ -2,8 +2,9 @@ import pytest
 import yaml
 
 from rfe_lib import RFEError
-from rfe_lib.config import check_config, n_eliminated, resolve_shards, round_schedule
-from conftest import REPO, SMALL_CONFIG, deep_update
+from rfe_lib.schedule import n_eliminated, resolve_shards, round_schedule
+from rfe_lib.schema import check_config
+from conftest import REPO, SMALL_CONFIG, deep_update, settings_of
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 
@@ -33,7 +34,7 @@ def test_bad_step_is_refused(step):
 
 def test_min_features_must_be_below_feature_count():
     with pytest.raises(RFEError, match=r"rfe.min_features \(5\) must be below the number of features \(5\)"):
-        round_schedule(5, 1, 5)
+        settings_of({"rfe": {"min_features": 5}}).check(n_features=5)
 
 
 def test_resolve_shards():

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import SMALL_CONFIG, small_frame
+from conftest import SMALL_CONFIG, data_spec, small_frame
 from _reliability import SCHEMA, parse_time_checks
 from rfe_lib import RFEError
-from rfe_lib.config import check_config
-from rfe_lib.data import DataSpec, validate_table
+from rfe_lib.schema import check_config
+from rfe_lib.data import validate_table
 from rfe_lib.split import check_split_feasible, make_split
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
@@ -288,7 +288,7 @@ def test_validate_table_reports_instead_of_raising(drawn):
     frame, _, options, _ = drawn
     if frame.columns.duplicated().any():
         return  # refused when the file is read, before validate_table
-    spec = DataSpec(path="d.parquet", target="y", cyclic=options["cyclic"])
+    spec = data_spec(path="d.parquet", target="y", cyclic=options["cyclic"])
     rows, kept = validate_table(frame, spec)
     assert all(set(r) == {"column", "check", "status", "detail"} for r in rows)
     assert set(kept) <= set(frame.columns) - {"y"}

@@ -5,14 +5,13 @@ import pandas as pd
 import pytest
 
 from rfe_lib import RFEError
-from rfe_lib.data import DataSpec, read_table, validate_table
+from conftest import data_spec
+from rfe_lib.data import read_table, validate_table
 from rfe_lib.features import columns_of, engineer, feature_map
 
 
 def spec(**kw):
-    base = dict(path="x.parquet", target="y")
-    base.update(kw)
-    return DataSpec(**base)
+    return data_spec(**{"path": "x.parquet", "target": "y", **kw})
 
 
 def frame():

@@ -1,8 +1,8 @@
 """Determinism (issue 6): the same data, config and seed give identical artifacts, whatever ``-j``, the shard
 counts and the order the jobs run in.
 
-Two full runs of the same config: the shared baseline (``-j 2``, one HPO and one LOFO shard per round, the greedy
-scheduler that profiles/default sets) and one with ``-j 3``, three HPO shards, two LOFO shards and Snakemake's ILP
+Two full runs of the same config: the shared baseline (``-j 2``, one HPO and one importance shard per round, the greedy
+scheduler that profiles/default sets) and one with ``-j 3``, three HPO shards, two importance shards and Snakemake's ILP
 scheduler (so the jobs run in another order). Every artifact is compared: Parquet tables by value, order and
 dtype; figures and CSV tables byte for byte; models by what they predict; the workbook sheet by sheet. Not
 compared, because they measure time: the ``fit_seconds`` columns, the ``logs/`` and ``benchmarks/`` folders, and
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def other_settings(tmp_path_factory) -> Path:
-    workdir = new_workdir(tmp_path_factory.mktemp("determinism"), {"hpo": {"shards": 3}, "lofo": {"shards": 2}})
+    workdir = new_workdir(tmp_path_factory.mktemp("determinism"), {"hpo": {"shards": 3}, "importance": {"shards": 2}})
     run(workdir, "-j", "3", "--scheduler", "ilp")
     return workdir
 
@@ -53,7 +53,7 @@ def test_shards_together_are_the_merged_results(other_settings):
 def test_timing_columns_are_the_only_difference_in_tables(tmp_path_factory, other_settings):
     """Guard the exemption: fit_seconds is present (so it really is excluded, not missing) and is the only column
     left out of the comparison."""
-    shard = pd.read_parquet(other_settings / RUN / "round_000" / "lofo" / "shard_00.parquet")
+    shard = pd.read_parquet(other_settings / RUN / "round_000" / "importance" / "shard_00.parquet")
     assert "fit_seconds" in shard.columns
-    assert set(shard.columns) - set(artifacts(other_settings / RUN)["round_000/lofo/shard_00.parquet"].columns) == {
+    assert set(shard.columns) - set(artifacts(other_settings / RUN)["round_000/importance/shard_00.parquet"].columns) == {
         "fit_seconds"}

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import SMALL_CONFIG, read_run
 
-SHEETS = ["Summary", "Selected", "Elimination", "HPO", "LOFO", "Metrics", "Config", "Provenance", "Validation"]
+SHEETS = ["Summary", "Selected", "Elimination", "HPO", "Importance", "Metrics", "Config", "Provenance", "Validation"]
 N_ROUNDS = 3
 
 
@@ -79,9 +79,9 @@ def test_summary_selected_elimination_match_the_parquet(workbook):
 
 
 @pytest.mark.slow
-def test_hpo_lofo_metrics_match_the_parquet(workbook):
+def test_hpo_importance_metrics_match_the_parquet(workbook):
     run, path = workbook
-    hpo, lofo, metrics = sheet(path, "HPO"), sheet(path, "LOFO"), sheet(path, "Metrics")
+    hpo, lofo, metrics = sheet(path, "HPO"), sheet(path, "Importance"), sheet(path, "Metrics")
     n_configs = 4  # the small grid: 2 x 2, all shown (excel.top_configs = 10)
     assert len(hpo) == N_ROUNDS * n_configs
     for r in range(N_ROUNDS):
@@ -94,7 +94,7 @@ def test_hpo_lofo_metrics_match_the_parquet(workbook):
         results = art(run, f"round_{r:03d}/hpo/results.parquet").sort_values(["mean", "config_id"])
         assert rows["config_id"].tolist() == results["config_id"].tolist()
 
-        imp = art(run, f"round_{r:03d}/lofo/importance.parquet").set_index("feature")
+        imp = art(run, f"round_{r:03d}/importance/importance.parquet").set_index("feature")
         got = lofo[lofo["round"] == r].set_index("feature")
         assert sorted(got.index) == sorted(imp.index)
         for col in ("importance_mean", "importance_std", "fold_0", "loss_without"):
@@ -130,13 +130,13 @@ def test_config_and_provenance(workbook, small_run):
 
 @pytest.mark.slow
 def test_predictions_sheet_only_on_request(workbook, tmp_path):
-    from rfe_lib.excel import write_workbook
-    from rfe_lib.report import workbook_sheets
+    from rfe_lib.report.excel import write_workbook
+    from rfe_lib.report.workbook import workbook_sheets
 
     run, path = workbook
     inputs = {"rounds": run / "summary/rounds.parquet", "selected": run / "summary/selected.parquet",
               "validation": run / "data/validation.parquet", "data": run.parents[1] / "data.parquet"}
-    for key, rel in (("importance", "lofo/importance.parquet"), ("eliminated", "eliminated.parquet"),
+    for key, rel in (("importance", "importance/importance.parquet"), ("eliminated", "eliminated.parquet"),
                      ("metrics", "eval/metrics.parquet"), ("best", "hpo/best.parquet"),
                      ("results", "hpo/results.parquet"), ("predictions", "model/predictions.parquet")):
         inputs[key] = [run / f"round_{r:03d}" / rel for r in range(N_ROUNDS)]
@@ -156,7 +156,7 @@ def test_predictions_sheet_only_on_request(workbook, tmp_path):
 
 
 def test_config_table_flattens_nested_values():
-    from rfe_lib.report import config_table
+    from rfe_lib.report.tables import config_table
 
     table = config_table({"a": {"b": [1, 2], "c": {"d": None}}, "grid": [{"x": [1]}], "empty": {}})
     assert table.to_dict("records") == [{"key": "a.b", "value": "[1, 2]"}, {"key": "a.c.d", "value": "null"},

@@ -8,10 +8,24 @@ from sklearn.linear_model import Ridge
 
 from rfe_lib import RFEError
 from rfe_lib.cv import TrainingData, cv_losses
-from rfe_lib.hpo import best_config, fold_stats, merge_shards, run_shard, shard_ids
-from rfe_lib.lofo import importance, run_shard as lofo_shard, shard_features
-from rfe_lib.models import ModelSpec
-from rfe_lib.rfe import eliminate, next_features, select_round
+from rfe_lib.elimination import eliminate, next_features
+from rfe_lib.importance import importance_table as importance
+from rfe_lib.importance.lofo import LOFO
+from rfe_lib.schedule import shard_items
+from rfe_lib.search.base import best_config, check_complete, fold_stats, merge_shards, run_shard as search_shard
+from rfe_lib.selection import select_round
+
+from conftest import model_spec
+
+
+def run_shard(data, spec, grid, metric, shard, n_shards, out, **kw):
+    from rfe_lib.grid import grid_size
+
+    return search_shard(data, spec, grid, range(grid_size(grid)), metric, shard, n_shards, out, **kw)
+
+
+def lofo_shard(*args, **kw):
+    return LOFO().run_shard(*args, **kw)
 
 
 def data(n=120, p=4, seed=0):
@@ -32,13 +46,13 @@ def direct_cv(X, y, folds, alpha):
 
 
 def test_shards_are_disjoint_and_cover_the_grid():
-    ids = [i for s in range(3) for i in shard_ids(10, s, 3)]
+    ids = [i for s in range(3) for i in shard_items(range(10), s, 3)]
     assert sorted(ids) == list(range(10))
 
 
 def test_hpo_shards_equal_direct_cv_and_merge_in_order(tmp_path):
     d = data()
-    spec = ModelSpec("sklearn.linear_model.Ridge")
+    spec = model_spec("sklearn.linear_model.Ridge")
     grid = {"alpha": [0.01, 1.0, 10.0, 100.0, 1000.0]}
     paths = []
     for s in range(2):
@@ -58,7 +72,7 @@ def test_hpo_shards_equal_direct_cv_and_merge_in_order(tmp_path):
 
 def test_failing_configuration_is_recorded_not_fatal(tmp_path):
     d = data()
-    spec = ModelSpec("sklearn.linear_model.Ridge")
+    spec = model_spec("sklearn.linear_model.Ridge")
     run_shard(d, spec, {"alpha": [1.0], "solver": ["auto", "no-such-solver"]}, "rmse", 0, 1, tmp_path / "s.parquet")
     res = merge_shards([tmp_path / "s.parquet"])
     assert res["error"].isna().tolist() == [True, False]
@@ -76,7 +90,7 @@ def test_best_config_ties_go_to_lowest_id_and_all_failed_is_refused():
 
 def test_lofo_equals_direct_recomputation(tmp_path):
     d = data()
-    spec = ModelSpec("sklearn.linear_model.Ridge")
+    spec = model_spec("sklearn.linear_model.Ridge")
     features = ["f01", "f2", "f3"]  # f01 is one feature with two columns
     fcols = {"f01": ["c0", "c1"], "f2": ["c2"], "f3": ["c3"]}
     paths = [tmp_path / f"l{s}.parquet" for s in range(2)]
@@ -106,7 +120,7 @@ def test_lofo_of_a_single_feature_uses_the_constant_predictor():
 
 def test_shard_features_partition():
     feats = list("abcdefg")
-    parts = [shard_features(feats, s, 3) for s in range(3)]
+    parts = [shard_items(feats, s, 3) for s in range(3)]
     assert sorted(sum(parts, [])) == feats
 
 
@@ -129,13 +143,11 @@ def test_fold_stats():
 
 
 def test_merges_refuse_incomplete_or_overlapping_shards():
-    from rfe_lib.hpo import check_complete
-
-    check_complete(pd.DataFrame({"config_id": [0, 1, 2]}), 3)
+    check_complete(pd.DataFrame({"config_id": [0, 1, 2]}), range(3))
     with pytest.raises(RFEError, match="different shard counts"):
-        check_complete(pd.DataFrame({"config_id": [0, 0, 2]}), 3)
+        check_complete(pd.DataFrame({"config_id": [0, 0, 2]}), range(3))
     with pytest.raises(RFEError, match="different shard counts"):
-        check_complete(pd.DataFrame({"config_id": [0, 1]}), 3)
+        check_complete(pd.DataFrame({"config_id": [0, 1]}), range(3))
     shards = pd.DataFrame({"feature": ["a", "a"], "fold_0": [1.0, 1.0]})
     best = pd.DataFrame({"params": ["{}"], "fold_0": [0.5]})
     with pytest.raises(RFEError, match="not the round's features"):

@@ -3,7 +3,9 @@ import pytest
 from sklearn.model_selection import ParameterGrid
 
 from rfe_lib import RFEError
-from rfe_lib.models import AngleRegressor, Grid, ModelSpec, allows_nan, build_model, check_grid, grid_size, import_estimator
+from conftest import model_spec
+from rfe_lib.grid import Grid, grid_size
+from rfe_lib.models import AngleRegressor, allows_nan, build_model, check_grid, import_estimator
 
 
 def test_allow_list_and_regressor_checks():
@@ -21,25 +23,25 @@ def test_allow_list_and_regressor_checks():
 
 
 def test_build_model_sets_seed_and_pipeline_steps():
-    spec = ModelSpec("sklearn.ensemble.HistGradientBoostingRegressor", params={"max_iter": 5}, seed=3)
+    spec = model_spec("sklearn.ensemble.HistGradientBoostingRegressor", params={"max_iter": 5}, seed=3)
     model = build_model(spec, {"learning_rate": 0.2})
     assert model.get_params()["random_state"] == 3 and model.learning_rate == 0.2 and model.max_iter == 5
-    spec = ModelSpec("sklearn.linear_model.Ridge", scale=True, impute="median")
+    spec = model_spec("sklearn.linear_model.Ridge", scale=True, impute="median")
     steps = [name for name, _ in build_model(spec).steps]
     assert steps == ["simpleimputer", "standardscaler", "ridge"]
 
 
 def test_allows_nan():
-    assert allows_nan(ModelSpec("sklearn.ensemble.HistGradientBoostingRegressor"))
-    assert not allows_nan(ModelSpec("sklearn.linear_model.Ridge"))
-    assert allows_nan(ModelSpec("sklearn.linear_model.Ridge", impute="median"))
+    assert allows_nan(model_spec("sklearn.ensemble.HistGradientBoostingRegressor"))
+    assert not allows_nan(model_spec("sklearn.linear_model.Ridge"))
+    assert allows_nan(model_spec("sklearn.linear_model.Ridge", impute="median"))
 
 
 def test_angle_regressor_recovers_angles_across_the_wrap():
     rng = np.random.default_rng(0)
     theta = rng.uniform(0, 360, 400)
     X = np.c_[np.sin(np.radians(theta)), np.cos(np.radians(theta))]
-    model = AngleRegressor(build_model(ModelSpec("sklearn.linear_model.LinearRegression")), "degrees").fit(X, theta)
+    model = AngleRegressor(build_model(model_spec("sklearn.linear_model.LinearRegression")), "degrees").fit(X, theta)
     pred = model.predict(X)
     assert pred.min() >= 0 and pred.max() < 360
     err = (pred - theta + 180) % 360 - 180
@@ -47,7 +49,7 @@ def test_angle_regressor_recovers_angles_across_the_wrap():
 
 
 def test_check_grid_names_unknown_parameter_and_suggests():
-    spec = ModelSpec("sklearn.ensemble.HistGradientBoostingRegressor")
+    spec = model_spec("sklearn.ensemble.HistGradientBoostingRegressor")
     with pytest.raises(RFEError, match=r"hpo.grid.learnig_rate: .*has no parameter 'learnig_rate' \(did you mean 'learning_rate'\?\)"):
         check_grid(spec, {"learnig_rate": [0.1]})
     with pytest.raises(RFEError, match="hpo.grid is empty"):

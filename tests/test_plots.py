@@ -8,16 +8,16 @@ import json
 import math
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, SMALL_CONFIG, make_workdir, planned_rules, read_run, write_config
-from rfe_lib import plots_catalog as catalog
+from conftest import REPO, make_workdir, planned_rules, read_run, settings_of, write_config
+from rfe_lib.figures import registry
 
 SCHEDULE = [5, 4, 3]  # SMALL_CONFIG: 5 features, step 1, min 3
-GRID = SMALL_CONFIG["hpo"]["grid"]
 
 
 def _image(path):
@@ -41,9 +41,9 @@ def assert_sane_png(path) -> None:
 
 def expected_pngs(run_dir):
     plots = run_dir / "plots"
-    paths = [plots / "summary" / f"{name}.png" for name in catalog.SUMMARY_PLOTS]
+    paths = [plots / "summary" / f"{f.name}.png" for f in registry.SUMMARY_FIGURES]
     for r, n in enumerate(SCHEDULE):
-        paths += [plots / f"round_{r:03d}" / f"{name}.png" for name in catalog.round_plots(n, 4, GRID)]
+        paths += [plots / f"round_{r:03d}" / f"{name}.png" for name, _, _ in registry.round_figures(n, settings_of())]
     return paths
 
 
@@ -63,23 +63,27 @@ def test_every_expected_png_exists_and_is_a_picture(small_run):
 
 @pytest.mark.slow
 def test_plot_jobs_import_no_modelling_code(small_run):
-    """What a plot job imports, measured in a fresh interpreter drawing one round figure of every kind:
-    matplotlib, but not pandas (a third of a job's time), scikit-learn or the modelling modules."""
+    """What a figure job imports, measured in a fresh interpreter drawing every round figure of a round as the jobs
+    do: matplotlib, but not pandas (a third of a job's time), scikit-learn or the modelling modules."""
+    from types import SimpleNamespace
+
+    from rfe_lib.importance.lofo import LOFO
+
     run = read_run(small_run)
+    settings = settings_of()
+    names = [name for name, _, _ in registry.round_figures(4, settings)]
+    plan = SimpleNamespace(eliminate=[1, 1, 0])
+    options = registry.round_options(settings, plan, 1, LOFO())
+    folders = {"run": run, "round": run / "round_001"}
+    inputs = {key: str(folders[where] / rel) for key, (where, rel) in registry.INPUTS.items()}
     code = f"""
 import json, sys, time
 t0 = time.perf_counter()
 from rfe_lib.job import run
-from rfe_lib.plots import round_figure, summary_figure
-from rfe_lib.style import save
+from rfe_lib.figures.draw import draw
 import_seconds = time.perf_counter() - t0
-d = {str(run)!r} + "/round_001"
-inputs = {{"predictions": d + "/model/predictions.parquet", "metrics": d + "/eval/metrics.parquet",
-          "importance": d + "/lofo/importance.parquet", "hpo": d + "/hpo/results.parquet",
-          "table": {str(run)!r} + "/data/features.parquet", "feature_map": {str(run)!r} + "/data/feature_map.parquet"}}
-opts = {{"target": "bikers", "tolerances": [10, 25], "cyclic": {{"hour": 24}}, "round": 1}}
-for name in {catalog.round_plots(4, 4, GRID)!r}:
-    round_figure(name, inputs, opts)
+for name in {names!r}:
+    draw(name, {inputs!r}, {options!r})
 print(json.dumps({{"modules": sorted(sys.modules), "import_seconds": import_seconds}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
@@ -90,23 +94,28 @@ print(json.dumps({{"modules": sorted(sys.modules), "import_seconds": import_seco
     assert "rfe_lib.report" not in modules
     assert not {m for m in modules if m == "sklearn" or m.startswith("sklearn.")}
     assert not {m for m in modules if m.startswith("scipy")}
-    assert not modules & {"rfe_lib.models", "rfe_lib.cv", "rfe_lib.hpo", "rfe_lib.lofo", "rfe_lib.training",
-                          "matplotlib.pyplot", "joblib"}
+    assert not modules & {"rfe_lib.models", "rfe_lib.cv", "rfe_lib.search", "rfe_lib.importance", "rfe_lib.training",
+                          "rfe_lib.settings", "matplotlib.pyplot", "joblib"}
 
 
 @pytest.mark.slow
-def test_dry_run_plans_one_job_per_png_and_only_redraws_what_changed(small_run, tmp_path):
+def test_dry_run_plans_one_job_per_figure_family_and_only_redraws_what_changed(small_run, tmp_path):
     # a list-of-dicts grid and fewer top features: known at parse time, so the DAG lists every PNG
     grid = [{"learning_rate": [0.1, 0.2], "max_leaf_nodes": [7]}, {"learning_rate": [0.3], "max_leaf_nodes": [15]}]
     make_workdir(tmp_path, {"hpo": {"grid": grid}, "plots": {"top_features": 2}})
     counts = planned_rules(tmp_path)
-    per_round = 4 + 2 + 1 + 2 + 1 + 1  # errors, top 2, LOFO, two varying parameters, heat map, ranking
-    assert counts["plot_round"] == 3 * per_round
-    assert counts["plot_summary"] == 2 and counts["workbook"] == 1 and counts["report_tables"] == 1
+    # one job per round and family: errors, top 2 features, importance, hyperparameters
+    assert {k: v for k, v in counts.items() if k.startswith("figures")} == {
+        "figures_errors": 3, "figures_top": 3, "figures_importance": 3, "figures_hpo": 3, "figures_summary": 1}
+    assert counts["workbook"] == 1 and counts["report_tables"] == 1 and counts["report_texts"] == 1
+    # a round with fewer features than plots.top_features has a rule of its own (exactly its PNGs)
+    write_config(tmp_path, {"hpo": {"grid": grid}, "plots": {"top_features": 4}}, name="top4.yaml")
+    counts = planned_rules(tmp_path, configfile="top4.yaml")
+    assert counts["figures_top_4"] == 2 and counts["figures_top_3"] == 1
     # on a finished run, a plot setting redraws only the figures that use it
     # (the workbook's Config sheet shows every setting, so it is remade too)
     write_config(small_run, {"plots": {"ranked_configs": 3}}, name="ranked.yaml")
-    assert planned_rules(small_run, configfile="ranked.yaml") == {"plot_round": 3, "workbook": 1, "all": 1}
+    assert planned_rules(small_run, configfile="ranked.yaml") == {"figures_hpo": 3, "workbook": 1, "all": 1}
 
 
 
@@ -135,7 +144,7 @@ def _metrics(pred, angle_unit=None):
 
 
 def _draw_and_check(fig, tmp_path, name):
-    from rfe_lib.style import save
+    from rfe_lib.figures.style import save
 
     path = tmp_path / f"{name}.png"
     save(fig, path, dpi=80)
@@ -144,8 +153,8 @@ def _draw_and_check(fig, tmp_path, name):
 
 
 def test_angle_target_error_axes_are_wrapped_degrees(tmp_path):
-    from rfe_lib import plots
-    from rfe_lib.style import Target
+    from rfe_lib.figures import errors as plots
+    from rfe_lib.figures.style import Target
 
     pred = _predictions(angle=True)
     target = Target("heading", angle="radians")
@@ -168,7 +177,7 @@ def test_angle_target_error_axes_are_wrapped_degrees(tmp_path):
 
 
 def test_cyclic_feature_values_are_recovered_from_sin_cos():
-    from rfe_lib.plots import feature_values
+    from rfe_lib.features import decode as feature_values
 
     hours = np.arange(24, dtype=float)
     table = {"hour_sin": np.sin(2 * math.pi * hours / 24), "hour_cos": np.cos(2 * math.pi * hours / 24)}
@@ -179,8 +188,8 @@ def test_cyclic_feature_values_are_recovered_from_sin_cos():
 
 
 def test_residuals_vs_feature_boxes_for_few_values_points_for_many(tmp_path):
-    from rfe_lib import plots
-    from rfe_lib.style import Target
+    from rfe_lib.figures import residuals as plots
+    from rfe_lib.figures.style import Target
 
     pred = _predictions(n=900)
     target = Target("y", unit="kWh")
@@ -233,9 +242,9 @@ def _as_read(frame: pd.DataFrame, tmp_path) -> dict:
 
 
 def test_hpo_figures_handle_categorical_missing_and_failed_configurations(tmp_path):
-    from rfe_lib import plots
     from rfe_lib.columns import take
-    from rfe_lib.style import Target
+    from rfe_lib.figures import hpo as plots
+    from rfe_lib.figures.style import Target
 
     frame = _hpo_results()
     results = _as_read(frame, tmp_path)
@@ -283,7 +292,7 @@ def test_parquet_columns_are_read_without_pandas_as_pandas_reads_them(tmp_path):
 
 
 def test_sample_picks_the_rows_pandas_picks():
-    from rfe_lib.style import sample
+    from rfe_lib.figures.style import sample
 
     for n in (10, 20_000, 20_001, 50_000):
         expected = pd.DataFrame(index=np.arange(n)).sample(n=min(n, 20_000), random_state=0).sort_index().index
@@ -291,14 +300,15 @@ def test_sample_picks_the_rows_pandas_picks():
 
 
 def test_sorting_and_ties_are_those_of_pandas_mergesort():
-    from rfe_lib import plots
+    from rfe_lib.figures import common
+    from rfe_lib.figures.hpo import parameter_influence
 
     rng = np.random.default_rng(3)
     imp = pd.DataFrame({"feature": [f"f{i}" for i in rng.permutation(30)],
                         "importance_mean": rng.integers(-2, 3, 30).astype(float), "importance_std": 0.1})
     imp.loc[[4, 9], "importance_mean"] = [np.nan, -0.0]
     expected = imp.sort_values(["importance_mean", "feature"], ascending=[False, True], kind="mergesort")
-    got = plots._by_importance({c: imp[c].to_numpy() for c in imp})
+    got = common.by_importance({c: imp[c].to_numpy() for c in imp})
     assert got["feature"].tolist() == expected["feature"].tolist()
 
     res = pd.DataFrame({"config_id": rng.permutation(40), "mean": rng.integers(0, 4, 40).astype(float),
@@ -306,25 +316,48 @@ def test_sorting_and_ties_are_those_of_pandas_mergesort():
     res.loc[[3, 7], "error"] = "boom"
     res.loc[[3, 12], "mean"] = np.nan
     ok = res[res["error"].isna() & res["mean"].notna()].sort_values(["mean", "config_id"], kind="mergesort")
-    got = plots._ok_configs({c: res[c].to_numpy() for c in res})
+    got = common.ok_configs({c: res[c].to_numpy() for c in res})
     assert got["config_id"].tolist() == ok["config_id"].tolist()
     # equal influence: the parameters keep the order of their columns
     res["param_b"] = res["param_a"]
-    assert list(plots.parameter_influence({c: res[c].to_numpy() for c in res})) == ["a", "b"]
+    assert list(parameter_influence({c: res[c].to_numpy() for c in res})) == ["a", "b"]
 
 
-def test_catalog_names_and_wildcard_pattern():
-    import re
-
+def test_registry_names_figures_and_finds_them_by_name():
     grid = [{"alpha": [1, 2], "fit_intercept": [True]}, {"alpha": [3], "l1_ratio": [0.1, 0.9], "fit_intercept": [True]}]
-    assert catalog.varying_params(grid) == ["alpha", "l1_ratio"]  # fit_intercept has one value: nothing to compare
-    names = catalog.round_plots(n_features=2, top_features=4, grid=grid)
+    settings = settings_of({"model": {"estimator": "sklearn.linear_model.ElasticNet", "params": {}},
+                            "hpo": {"grid": grid}, "plots": {"top_features": 4}})
+    assert registry.varying_params(grid) == ("alpha", "l1_ratio")  # fit_intercept has one value: nothing to compare
+    names = [name for name, _, _ in registry.round_figures(2, settings)]
     assert names == ["pred_vs_actual", "residuals_vs_pred", "residual_hist", "abs_error_cdf", "residuals_top1",
-                     "residuals_top2", "lofo_importance", "hpo_param_alpha", "hpo_param_l1_ratio", "hpo_heatmap",
+                     "residuals_top2", "importance", "hpo_param_alpha", "hpo_param_l1_ratio", "hpo_heatmap",
                      "hpo_ranked"]
-    pattern = re.compile(catalog.round_plot_pattern(grid))
-    assert all(pattern.fullmatch(n) for n in names)
-    assert not any(pattern.fullmatch(n) for n in ("hpo_param_fit_intercept", "residuals_top0", "lofo", "x"))
-    assert catalog.family("residuals_top12") == ("top", 12)
-    assert catalog.family("hpo_param_l1_ratio") == ("param", "l1_ratio")
-    assert "hpo_heatmap" not in catalog.round_plots(3, 0, {"alpha": [1, 2]})
+    for name in names:  # every name leads back to its figure and arguments
+        fig, args = registry.figure(name)
+        assert fig.name.format(**args) == name
+    assert registry.figure("residuals_top12")[1] == {"k": 12}
+    assert registry.figure("hpo_param_l1_ratio")[1] == {"param": "l1_ratio"}
+    assert registry.title("residuals_top3") == "residuals vs top feature 3"
+    one = settings_of({"hpo": {"grid": {"learning_rate": [0.1, 0.2], "max_leaf_nodes": [15]}}, "plots": {"top_features": 0}})
+    assert "hpo_heatmap" not in [name for name, _, _ in registry.round_figures(3, one)]
+    with pytest.raises(ValueError, match="unknown figure"):
+        registry.figure("lofo")
+
+
+def test_every_figure_has_a_draw_function_and_a_caption_that_renders():
+    import jinja2
+
+    from rfe_lib.figures.draw import MODULES
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    options = {"target": "y", "unit": None, "angle": None, "round": 2, "metric": "rmse", "tolerances": [1, 5],
+               "cyclic": {}, "n_eliminated": 1, "ranked_configs": 40, "importance_title": "LOFO importance",
+               "importance_definition": "a definition", "importance_axis": "an axis"}
+    for fig in registry.ROUND_FIGURES + registry.SUMMARY_FIGURES:
+        module, _, function = fig.draw.partition(":")
+        assert callable(getattr(MODULES[module], function)), fig.draw
+        assert set(fig.needs) <= set(registry.INPUTS) | {"rounds", "selected", "eliminated", "last_importance"}
+        name = fig.name.format(k=1, param="alpha")
+        text = env.from_string(registry.caption_template(name)).render(
+            snakemake=SimpleNamespace(params=SimpleNamespace(options=options), wildcards=SimpleNamespace(r="002")))
+        assert len(text.strip()) > 40 and "{" not in text, (name, text)

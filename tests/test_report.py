@@ -36,13 +36,26 @@ def test_description_states_selected_round_features_and_test_metrics(small_run, 
     sel = selected(small_run)
     r = int(sel["round"].iloc[0])
     rounds = pd.read_parquet(read_run(small_run) / "summary/rounds.parquet").set_index("round")
-    text = (small_run / ".snakemake" / "rfe-report" / "t.rst").read_text()
+    text = (read_run(small_run) / "report" / "description.rst").read_text()  # the report_texts job's output
     assert f"Round {r} selected: {len(sel)} features" in text
     assert all(f in text for f in sel["feature"])
     assert f"{rounds.loc[r, 'test_rmse']:.4g}" in text and f"{rounds.loc[r, 'test_r2']:.4g}" in text
     html = reports[0].read_text()
     assert f"Round {r} selected: {len(sel)} features" in html
     assert "System Message" not in html  # the reStructuredText rendered cleanly
+
+
+def test_figure_captions_come_from_the_registry_rendered_for_each_round(small_run, reports):
+    from rfe_lib.figures.registry import caption_template
+
+    html = reports[0].read_text()
+    # captions rendered by Snakemake from the registry's templates, with each job's round and options
+    assert "predicted against actual ``{{ p.target }}``" in caption_template("pred_vs_actual")
+    for r in range(3):
+        assert f'Round {r}: predicted against actual <tt class=\\"docutils literal\\">bikers</tt>' in html, r
+    assert "LOFO importance: the mean CV RMSE without the feature minus with all features" in html
+    assert "the tolerance lines \\u00b110, \\u00b125, \\u00b150" in html  # "±10, ±25, ±50", JSON-escaped
+    assert "{{" not in html.split("<body", 1)[-1].split("<script", 1)[0]  # no template left unrendered
 
 
 def test_html_and_zip_hold_every_figure_and_table(small_run, reports):

@@ -17,11 +17,13 @@ import yaml
 from conftest import REPO, small_frame
 from _reliability import CORE_RULES, RUN, base_env, baseline, copy_workdir, planned_jobs, rule_counts, run
 from rfe_lib.fingerprint import module_closure, script_modules
+from rfe_lib.figures import registry
 
 pytestmark = pytest.mark.slow
 
 N_ROUNDS = 2  # the reliability config: 5 -> 4 features
-PLOT_RULES = {"plot_round", "plot_summary"}
+def is_figure_rule(rule: str) -> bool:
+    return rule.startswith("figures_")
 # Jobs that record the whole configuration (the workbook's Config sheet), so any setting reruns them.
 RECORDS_CONFIG = {"workbook"}
 
@@ -54,9 +56,10 @@ def test_plot_setting_reruns_only_plots(finished):
     jobs = planned_jobs(finished, configfile=variant(finished, "dpi.yaml", lambda c: c["plots"].update(dpi=120)))
     counts = rule_counts(jobs)
     assert not set(counts) & CORE_RULES, counts
-    assert set(counts) - PLOT_RULES <= RECORDS_CONFIG, counts
-    n_figures = len(list((finished / RUN / "plots").rglob("*.png")))
-    assert counts.get("plot_round", 0) + counts.get("plot_summary", 0) == n_figures > 0
+    assert {rule for rule in counts if not is_figure_rule(rule)} <= RECORDS_CONFIG, counts
+    # every figure job: one per round and figure family, and the one across rounds
+    jobs = {(png.parent.name, registry.figure(png.stem)[0].family) for png in (finished / RUN / "plots").rglob("*.png")}
+    assert sum(n for rule, n in counts.items() if is_figure_rule(rule)) == len(jobs) > 0
 
 
 def test_grid_change_reruns_hpo_and_what_follows_not_validation_or_split(finished):
@@ -66,11 +69,12 @@ def test_grid_change_reruns_hpo_and_what_follows_not_validation_or_split(finishe
     jobs = planned_jobs(finished, configfile=variant(finished, "grid.yaml", edit))
     counts = rule_counts(jobs)
     core = {rule: n for rule, n in counts.items() if rule in CORE_RULES}
-    per_round = ("hpo_shard", "hpo_merge", "train_model", "evaluate", "lofo_shard", "lofo_merge", "eliminate")
+    per_round = ("hpo_shard", "hpo_merge", "train_model", "evaluate", "importance_shard", "importance_merge",
+                 "eliminate")
     assert core == {**{rule: N_ROUNDS for rule in per_round}, "round_features": N_ROUNDS - 1, "summarize": 1}
     params_changed = {j.rule for j in jobs if j.reason.startswith("Params have changed")}
-    assert "hpo_shard" in params_changed and params_changed <= {"hpo_shard"} | RECORDS_CONFIG
-    downstream_only(jobs, {"hpo_shard"} | RECORDS_CONFIG)
+    assert "hpo_shard" in params_changed and params_changed <= {"hpo_shard", "hpo_merge"} | RECORDS_CONFIG
+    downstream_only(jobs, {"hpo_shard", "hpo_merge"} | RECORDS_CONFIG)
 
 
 def test_data_change_reruns_everything(finished, tmp_path):
@@ -117,10 +121,15 @@ def test_every_rule_fingerprints_exactly_the_code_its_script_runs():
 
 
 def test_script_modules_follow_imports():
-    # train_model uses lofo.best_params: editing lofo.py must rerun it
-    assert "lofo" in script_modules(REPO / "workflow" / "scripts" / "train_model.py")
+    # train_model uses search.base.best_params: editing it must rerun it (and its package's __init__ runs too)
+    assert {"search", "search.base"} <= set(script_modules(REPO / "workflow" / "scripts" / "train_model.py"))
+    assert {"importance", "importance.lofo", "importance.base"} <= set(
+        script_modules(REPO / "workflow" / "scripts" / "importance_shard.py"))
     assert {"io", "job"} <= set(script_modules(REPO / "workflow" / "scripts" / "eliminate.py"))
-    assert "hpo" not in script_modules(REPO / "workflow" / "scripts" / "eliminate.py")
+    assert not {"search", "importance"} & set(script_modules(REPO / "workflow" / "scripts" / "eliminate.py"))
+    # a figure job runs no modelling code: editing it redraws nothing
+    assert not {"models", "cv", "search", "importance", "settings"} & set(
+        script_modules(REPO / "workflow" / "scripts" / "figures.py"))
 
 
 @pytest.fixture(scope="module")
@@ -150,27 +159,27 @@ def test_editing_rfe_lib_reruns_the_jobs_whose_code_changed_and_only_those(finis
     assert planned_jobs(workdir, snakefile=snakefile) == [], "the copied workflow should see the run as up to date"
 
     # A module that no job runs (the parse-time plan): nothing to redo.
-    with open(workflow_copy / "rfe_lib" / "plan.py", "a") as fh:
+    with open(workflow_copy / "rfe_lib" / "plan" / "__init__.py", "a") as fh:
         fh.write("\n# an edit that changes no job\n")
     assert planned_jobs(workdir, snakefile=snakefile) == []
 
-    # LOFO's module: the LOFO jobs, train_model (it uses lofo.best_params) and what depends on them.
-    with open(workflow_copy / "rfe_lib" / "lofo.py", "a") as fh:
+    # LOFO's module: the importance jobs and what depends on them (not round 0's search or model).
+    with open(workflow_copy / "rfe_lib" / "importance" / "lofo.py", "a") as fh:
         fh.write(IMPORT_MARK)
     jobs = planned_jobs(workdir, snakefile=snakefile)
     counts = rule_counts(jobs)
     core = {rule: n for rule, n in counts.items() if rule in CORE_RULES}
-    assert core == {"lofo_shard": N_ROUNDS, "lofo_merge": N_ROUNDS, "train_model": N_ROUNDS, "evaluate": N_ROUNDS,
-                    "eliminate": N_ROUNDS, "round_features": N_ROUNDS - 1, "hpo_shard": N_ROUNDS - 1,
-                    "hpo_merge": N_ROUNDS - 1, "summarize": 1}
+    assert core == {"importance_shard": N_ROUNDS, "importance_merge": N_ROUNDS, "eliminate": N_ROUNDS,
+                    "round_features": N_ROUNDS - 1, "hpo_shard": N_ROUNDS - 1, "hpo_merge": N_ROUNDS - 1,
+                    "train_model": N_ROUNDS - 1, "evaluate": N_ROUNDS - 1, "summarize": 1}
     changed = {(j.rule, j.wildcards) for j in jobs if j.reason.startswith("Params have changed")}
-    assert {("lofo_shard", "r=000, s=00"), ("train_model", "r=000")} <= changed
-    assert {rule for rule, _ in changed} <= {"lofo_shard", "lofo_merge", "train_model"}
-    downstream_only(jobs, {"lofo_shard", "lofo_merge", "train_model"})
+    assert ("importance_shard", "r=000, s=00") in changed
+    assert {rule for rule, _ in changed} <= {"importance_shard", "importance_merge"}
+    downstream_only(jobs, {"importance_shard", "importance_merge"})
 
     # The jobs import the copy's rfe_lib (not the installed one): run one and look.
     mark = tmp_path / "imported.txt"
     env = base_env(RFE_TEST_IMPORT_MARK=str(mark))
-    run(workdir, "-j", "1", str(RUN / "round_000" / "lofo" / "shard_00.parquet"), snakefile=snakefile, env=env)
+    run(workdir, "-j", "1", str(RUN / "round_000" / "importance" / "shard_00.parquet"), snakefile=snakefile, env=env)
     imported = set(mark.read_text().split())
-    assert imported == {str(workflow_copy / "rfe_lib" / "lofo.py")}
+    assert imported == {str(workflow_copy / "rfe_lib" / "importance" / "lofo.py")}

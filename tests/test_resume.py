@@ -9,7 +9,7 @@ interrupted" section documents:
     snakemake -j <N> --configfile <config>
 
 One run goes through every point, to keep the suite short: a second run started beside it is refused, then it is
-killed during LOFO, resumed and killed during HPO, resumed and killed during plotting, and resumed to the end. After
+killed during the importance jobs, resumed and killed during HPO, resumed and killed during plotting, and resumed to the end. After
 each kill: every file present is whole, the killed job's target is absent, the lock is left. At the end: the
 artifacts equal those of an uninterrupted run (timing columns aside), no job that had finished was redone, no
 temporary or undeclared file is left, and a further run has nothing to do.
@@ -53,13 +53,13 @@ def mtimes(run_dir: Path) -> dict[str, int]:
 
 KILL_POINTS = [
     # (what is running, the file whose writer is held and killed)
-    ("LOFO", "*/round_000/lofo/shard_00.parquet"),
+    ("importance", "*/round_000/importance/shard_00.parquet"),
     ("HPO", "*/round_001/hpo/shard_00.parquet"),
     ("plotting", "*/plots/round_001/*.png"),
 ]
 
 
-def test_killed_during_lofo_hpo_and_plotting_then_resumed_gives_the_uninterrupted_result(reference, tmp_path):
+def test_killed_during_importance_hpo_and_plotting_then_resumed_gives_the_uninterrupted_result(reference, tmp_path):
     workdir = new_workdir(tmp_path)
     run_dir = workdir / RUN
     kept = []  # per kill: (files present after it, outputs Snakemake marked incomplete)

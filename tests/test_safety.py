@@ -16,7 +16,7 @@ import sys
 import joblib
 import pytest
 
-from conftest import REPO
+from conftest import REPO, settings_of
 from rfe_lib import RFEError
 from rfe_lib.models import ModelSpec, build_model, import_estimator
 from rfe_lib.training import load_model
@@ -67,8 +67,8 @@ def test_a_package_is_imported_only_when_the_config_allows_it(fake_package):
 
 
 def test_the_allow_list_extension_works_through_the_config(fake_package):
-    spec = ModelSpec.from_config({"model": {"estimator": "trusted_models.TrustedRidge", "params": {"alpha": 2.0},
-                                            "allowed_modules": ["sklearn.", "trusted_models."]}})
+    spec = settings_of({"model": {"estimator": "trusted_models.TrustedRidge", "params": {"alpha": 2.0},
+                                  "allowed_modules": ["sklearn.", "trusted_models."]}}).model_spec()
     model = build_model(spec, {})
     assert type(model).__name__ == "TrustedRidge" and model.alpha == 2.0
     # and the allow-list travels with the model spec into every job (through params), not only at parse time

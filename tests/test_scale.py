@@ -11,13 +11,16 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
-import rfe_lib.hpo as hpo
 import rfe_lib.io as rio
+import rfe_lib.search.base as hpo
 from rfe_lib.cv import TrainingData, cv_losses
-from rfe_lib.lofo import run_shard as lofo_shard
-from rfe_lib.models import ModelSpec
+from rfe_lib.importance.lofo import LOFO
 
-from conftest import make_workdir, snakemake
+from conftest import make_workdir, model_spec, snakemake
+
+
+def lofo_shard(*args, **kw):
+    return LOFO().run_shard(*args, **kw)
 
 
 def data(n=150, p=5, seed=0):
@@ -50,7 +53,8 @@ def test_hpo_shard_streams_in_batches_and_equals_direct_cv(tmp_path, monkeypatch
     monkeypatch.setattr(rio.ParquetBatchWriter, "append", spy_append)
     monkeypatch.setattr(hpo, "score_batch", spy_batch)
     out = tmp_path / "shard.parquet"
-    assert hpo.run_shard(d, ModelSpec("sklearn.linear_model.Ridge"), grid, "rmse", 0, 1, out, batch_size=2) == 7
+    assert hpo.run_shard(d, model_spec("sklearn.linear_model.Ridge"), grid, range(7), "rmse", 0, 1, out,
+                         batch_size=2) == 7
     assert batches == [2, 2, 2, 1] and max(held) <= 2  # never more than a batch of rows in memory
     assert pq.ParquetFile(out).num_row_groups == 4  # written batch by batch
     res = pq.read_table(out).to_pandas()
@@ -104,7 +108,7 @@ def test_cv_restores_the_matrix_when_a_fit_raises():
 
 def test_lofo_with_a_tree_model_equals_a_recomputation_on_the_dropped_matrix_exactly(tmp_path):
     d = data(p=6)
-    spec = ModelSpec("sklearn.ensemble.HistGradientBoostingRegressor", params={"max_iter": 15, "random_state": 0})
+    spec = model_spec("sklearn.ensemble.HistGradientBoostingRegressor", params={"max_iter": 15, "random_state": 0})
     fcols = {"a": ["c0"], "bc": ["c1", "c4"], "d": ["c2"], "e": ["c3"], "f": ["c5"]}  # bc: two non-adjacent columns
     out = tmp_path / "lofo.parquet"
     lofo_shard(d, spec, {"learning_rate": 0.2}, list(fcols), fcols, "rmse", 0, 1, out)
@@ -125,7 +129,7 @@ def test_oversize_grid_is_refused_at_parse_time_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert not (tmp_path / "results").exists()  # nothing ran
     assert "hpo.max_configs = 4" in text and "6 configurations" in text
-    assert "6 configurations x 3 folds x 3 rounds = 54 HPO fits" in text and "LOFO fits" in text
+    assert "6 configurations x 3 folds x 3 rounds = 54 HPO fits" in text and "importance fits" in text
     assert "CPU time" in text  # the calibration estimate
 
 

@@ -2,7 +2,7 @@
 
 Rounds run one after another, so a figure started while the next round's jobs are ready delays the whole
 run; started when the chain leaves a core idle, it costs nothing. The workflow gives the chain
-(features, HPO shards, merge, LOFO shards, merge, elimination) the highest priority, the round's final
+(features, HPO shards, merge, importance shards, merge, elimination) the highest priority, the round's final
 model and metrics the next, and figures none. With one core, that order is visible in the order jobs start.
 """
 
@@ -12,7 +12,7 @@ import re
 
 from conftest import make_workdir, snakemake
 
-CHAIN = {"round_features", "hpo_shard", "hpo_merge", "lofo_shard", "lofo_merge", "eliminate"}
+CHAIN = {"round_features", "hpo_shard", "hpo_merge", "importance_shard", "importance_merge", "eliminate"}
 
 
 def started_rules(log: str) -> list[str]:
@@ -22,15 +22,16 @@ def started_rules(log: str) -> list[str]:
 
 def test_next_rounds_chain_runs_before_earlier_figures(tmp_path):
     make_workdir(tmp_path, {"hpo": {"grid": {"learning_rate": [0.1, 0.2]}}})
-    figures = [f"results/t/plots/round_000/{name}.png" for name in ("pred_vs_actual", "lofo_importance")]
+    figures = [f"results/t/plots/round_000/{name}.png" for name in ("pred_vs_actual", "importance")]
     proc = snakemake(tmp_path, "-j", "1", "results/t/round_001/eliminated.parquet", *figures)
     order = started_rules(proc.stderr)
 
-    assert order.count("plot_round") == 2 and order.count("eliminate") == 2, order
-    first_figure = order.index("plot_round")
+    assert order.count("figures_errors") == 1 and order.count("figures_importance") == 1, order
+    assert order.count("eliminate") == 2, order
+    first_figure = min(order.index("figures_errors"), order.index("figures_importance"))
     last_chain = max(i for i, rule in enumerate(order) if rule in CHAIN)
     # Round 0's figures were ready once its model was evaluated, long before round 1 ended: they waited.
     assert last_chain < first_figure, order
     # The final model and metrics go before figures too (the figures need them), but after the chain.
     assert max(i for i, rule in enumerate(order) if rule in {"train_model", "evaluate"}) < first_figure
-    assert order.index("train_model") > order.index("lofo_shard"), order
+    assert order.index("train_model") > order.index("importance_shard"), order

@@ -37,14 +37,14 @@ PROFILE = REPO / "profiles" / "slurm"
 LOCK = Path(tempfile.gettempdir()) / "rfe-slurm-test.lock"
 PORTS = (6817, 6818, 6819, 33061)  # slurmctld, slurmd, slurmdbd, mariadb (cluster.sh)
 
-# 2 rounds (4 -> 3 features), 2 configurations, 2 folds, 2 HPO and 2 LOFO shards per round:
-# 13 SLURM jobs (validate, split, features, 2 x (2 hpo_shard, train_model, 2 lofo_shard)).
+# 2 rounds (4 -> 3 features), 2 configurations, 2 folds, 2 HPO and 2 importance shards per round:
+# 13 SLURM jobs (validate, split, features, 2 x (2 hpo_shard, train_model, 2 importance_shard)).
 TINY = {
     "data": {"features": ["hour", "temp", "hum", "workingday"]},
     "split": {"folds": 2},
     "hpo": {"grid": {"learning_rate": [0.1, 0.2], "max_leaf_nodes": [15]}, "shards": 2},
     "rfe": {"step": 1, "min_features": 3},
-    "lofo": {"shards": 2},
+    "importance": {"shards": 2},
 }
 ROWS = 1000
 # Only the summary: the figures would add one SLURM job each.
@@ -216,7 +216,7 @@ def test_workflow_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
     for d in (on_slurm, local):
         make_workdir(d, TINY, n_rows=ROWS)
     expected = {"validate_data": 1, "split_data": 1, "engineer_features": 1,
-                "hpo_shard": 4, "train_model": 2, "lofo_shard": 4}
+                "hpo_shard": 4, "train_model": 2, "importance_shard": 4}
 
     # The local reference run overlaps with the SLURM run (which mostly waits for the scheduler).
     start = time.strftime("%Y-%m-%dT%H:%M:%S")

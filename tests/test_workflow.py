@@ -30,7 +30,7 @@ def test_rounds_shrink_as_scheduled(small_run):
 
 def test_eliminated_feature_is_the_argmin_of_importance(small_run):
     for r in range(ROUNDS - 1):
-        imp = artifact(small_run, f"round_{r:03d}/lofo/importance.parquet")
+        imp = artifact(small_run, f"round_{r:03d}/importance/importance.parquet")
         gone = artifact(small_run, f"round_{r:03d}/eliminated.parquet")["feature"].item()
         lowest = imp.sort_values(["importance_mean", "feature"]).iloc[0]["feature"]
         assert gone == lowest
@@ -69,7 +69,7 @@ def test_lofo_importance_equals_direct_recomputation(small_run):
     X_all = table.iloc[train["row"].to_numpy()]
     cols = fmap.loc[fmap["feature"].isin(features), "column"].tolist()
     with_all = _direct_cv(X_all[cols].to_numpy(), y, fold, params)
-    imp = artifact(small_run, f"round_{r:03d}/lofo/importance.parquet").set_index("feature")
+    imp = artifact(small_run, f"round_{r:03d}/importance/importance.parquet").set_index("feature")
     assert imp["loss_with_all"].iloc[0] == pytest.approx(with_all.mean(), rel=1e-12)
     for f in features:
         drop = fmap.loc[fmap["feature"] == f, "column"].tolist()
@@ -123,11 +123,11 @@ def _frames_equal(a_dir, b_dir, rel):
 
 
 def test_results_identical_with_three_shards(small_run, tmp_path):
-    make_workdir(tmp_path, {"hpo": {"shards": 3}, "lofo": {"shards": 3}})
+    make_workdir(tmp_path, {"hpo": {"shards": 3}, "importance": {"shards": 3}})
     snakemake(tmp_path, "-j", "2")
     one, three = read_run(small_run), read_run(tmp_path)
     assert len(list((three / "round_000" / "hpo").glob("shard_*.parquet"))) == 3
-    assert len(list((three / "round_000" / "lofo").glob("shard_*.parquet"))) == 3
+    assert len(list((three / "round_000" / "importance").glob("shard_*.parquet"))) == 3
     rels = [p.relative_to(one) for p in one.rglob("*.parquet") if "shard_" not in p.name]
     assert len(rels) > 20
     for rel in rels:

@@ -1,4 +1,4 @@
-# Helpers shared by every rule: config validation, the run plan, paths and resources.
+# Helpers shared by every rule: the settings, the run plan, the strategies, paths and resources.
 
 import os
 import sys
@@ -12,35 +12,41 @@ _REPO = str(Path(workflow.basedir).resolve())
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-import yaml  # noqa: E402
-
 from rfe_lib import RFEError  # noqa: E402
 from rfe_lib.job import export_pythonpath  # noqa: E402
 
 export_pythonpath(_REPO)
-from rfe_lib.config import check_config, resolve_shards  # noqa: E402
-from rfe_lib.fingerprint import code_fingerprint, script_fingerprint  # noqa: E402
-from rfe_lib.models import ModelSpec  # noqa: E402
-from rfe_lib.plan import describe, estimate_from_benchmarks, make_plan  # noqa: E402
-
-_SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+from rfe_lib.fingerprint import script_fingerprint  # noqa: E402
+from rfe_lib.figures import registry as FIGURES  # noqa: E402
+from rfe_lib.importance import round_methods  # noqa: E402
+from rfe_lib.plan import make_plan  # noqa: E402
+from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
+from rfe_lib.plan.text import describe  # noqa: E402
+from rfe_lib.schedule import resolve_shards  # noqa: E402
+from rfe_lib.report.texts import run_facts  # noqa: E402
+from rfe_lib.schema import SCHEMA_PATH, check_config  # noqa: E402
+from rfe_lib.search import search_strategy  # noqa: E402
+from rfe_lib.settings import Settings  # noqa: E402
 
 try:
-    check_config(config, yaml.safe_load(_SCHEMA.read_text()))  # plain-words messages first
-    validate(config, str(_SCHEMA))  # then Snakemake's validation, which fills in the defaults
-    PLAN = make_plan(config, cache_dir=".snakemake/rfe-plan")
+    check_config(config)  # every problem in plain words first
+    validate(config, str(SCHEMA_PATH))  # then Snakemake's validation, which fills in the defaults
+    SETTINGS = Settings.from_config(config)
+    PLAN = make_plan(SETTINGS, cache_dir=".snakemake/rfe-plan")
 except RFEError as exc:
     raise WorkflowError(str(exc)) from None
 
-RUN = f"results/{config['run_name']}"
+RUN = f"results/{SETTINGS.run_name}"
 ROUNDS = list(range(PLAN.n_rounds))
-MODEL = ModelSpec.from_config(config).to_params()
+FOLDS = SETTINGS.split.folds
+MODEL = SETTINGS.model_spec().to_params()
+SEARCH = search_strategy(SETTINGS.hpo, PLAN.n_configs)
+METHODS = round_methods(SETTINGS, PLAN.schedule)  # the importance method of each round
 # `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
-# so that jobs re-parsing this file elsewhere (cluster nodes) cut the grid exactly the same way.
+# so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
 CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
-HPO_SHARDS = resolve_shards(config["hpo"]["shards"], PLAN.n_configs, CPUS)
-LOFO_SHARDS = [resolve_shards(config["lofo"]["shards"], n, CPUS) for n in PLAN.schedule]
-FOLDS = config["split"]["folds"]
+HPO_SHARDS = resolve_shards(SETTINGS.hpo.shards, PLAN.n_configs, CPUS)
+IMPORTANCE_SHARDS = [resolve_shards(SETTINGS.importance.shards, n, CPUS) for n in PLAN.schedule]
 # Scheduling: rounds run one after another, so the jobs that lead to the next round's features come
 # first whenever several are ready; the round's final model and metrics next; figures, the summary and
 # the workbook last. Figures then fill the cores the chain leaves idle (a merge, a lone shard) instead
@@ -51,11 +57,12 @@ ENV_MODEL = "../../envs/model.yaml"
 ENV_PLOT = "../../envs/plot.yaml"
 ENV_REPORT = "../../envs/report.yaml"
 
-print(
-    describe(PLAN, config, HPO_SHARDS, LOFO_SHARDS,
-             estimate_from_benchmarks(PLAN, f"{RUN}/benchmarks", HPO_SHARDS)),
-    file=sys.stderr,
-)
+if workflow.is_main_process:  # once per run: not again in jobs that re-parse the workflow (cluster jobs)
+    print(
+        describe(PLAN, SETTINGS, HPO_SHARDS, IMPORTANCE_SHARDS,
+                 estimate_from_benchmarks(PLAN, SETTINGS, f"{RUN}/benchmarks", HPO_SHARDS, IMPORTANCE_SHARDS)),
+        file=sys.stderr,
+    )
 
 
 wildcard_constraints:
@@ -78,18 +85,30 @@ def script_code(name):
     return script_fingerprint(str(Path(workflow.basedir) / "workflow" / "scripts" / f"{name}.py"))
 
 
+def file_hash(path):
+    """A short hash of a file of the workflow: pass it in ``params:`` to rerun a job when the file changes."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def rdir(r):
     """Folder of round r (an int or a wildcard string)."""
     return f"{RUN}/round_{int(r):03d}"
+
+
+def per_round(pattern):
+    """Paths of ``pattern`` (relative to a round folder) for every round."""
+    return [f"{rdir(r)}/{pattern}" for r in ROUNDS]
 
 
 def hpo_shard_paths(wildcards):
     return [f"{rdir(wildcards.r)}/hpo/shard_{s:02d}.parquet" for s in range(HPO_SHARDS)]
 
 
-def lofo_shard_paths(wildcards):
+def importance_shard_paths(wildcards):
     r = int(wildcards.r)
-    return [f"{rdir(r)}/lofo/shard_{s:02d}.parquet" for s in range(LOFO_SHARDS[r])]
+    return [f"{rdir(r)}/importance/shard_{s:02d}.parquet" for s in range(IMPORTANCE_SHARDS[r])]
 
 
 def round_inputs(wildcards):
@@ -99,15 +118,9 @@ def round_inputs(wildcards):
     return {"previous": f"{rdir(r - 1)}/features.parquet", "eliminated": f"{rdir(r - 1)}/eliminated.parquet"}
 
 
-def per_round(pattern):
-    """Paths of ``pattern`` (relative to a round folder) for every round."""
-    return [f"{rdir(r)}/{pattern}" for r in ROUNDS]
-
-
 # Resources scale with the input: memory with the engineered table's size, runtime with the fits.
 DATA_MB = PLAN.n_rows * PLAN.n_columns * 8 / 2**20
-TRAIN_SHARE = 1 - config["split"]["test_fraction"] - config["split"]["val_fraction"]
-SECONDS_PER_FIT = 0.5 + 2e-6 * PLAN.n_rows * TRAIN_SHARE * PLAN.n_columns  # generous for tree ensembles
+SECONDS_PER_FIT = 0.5 + 2e-6 * PLAN.n_rows * SETTINGS.split.train_share * PLAN.n_columns  # generous for tree ensembles
 
 
 def mem_mb(copies):
@@ -125,73 +138,69 @@ def runtime_min(fits):
     return _runtime
 
 
-def final_outputs():
-    """The default target: the summary, every figure, the report tables and the workbook."""
-    outputs = [f"{RUN}/summary/rounds.parquet", f"{RUN}/summary/selected.parquet"]
-    outputs += [path for r in ROUNDS for path in round_plot_paths(r)]
-    outputs += summary_plot_paths()
-    outputs += report_table_paths()
-    outputs.append(f"{RUN}/report.xlsx")
-    return outputs
-
-
-# --- Figures (plots.smk): which PNGs a round has is fixed here, at parse time ---
-
-from rfe_lib import plots_catalog as PLOTS  # noqa: E402
+# --- Figures (figures.smk): which PNGs each round has is fixed here, from the registry ---
 
 PLOT_DIR = f"{RUN}/plots"
-PLOT_TARGET = {"target": config["data"]["target"], "unit": config["plots"]["target_unit"],
-               "angle": config["target_angle"]}
+FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS)
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
+# Captions are written by the report_texts job; Snakemake reads them when it builds the report.
+CAPTIONS = Path(f"{RUN}/report/captions").resolve()
 
 
-def round_plot_paths(r):
-    names = PLOTS.round_plots(PLAN.schedule[r], config["plots"]["top_features"], config["hpo"]["grid"])
-    return [f"{PLOT_DIR}/round_{r:03d}/{name}.png" for name in names]
+def round_figure_paths(r):
+    return [f"{PLOT_DIR}/round_{r:03d}/{name}.png" for name, _, _ in FIGURES.round_figures(PLAN.schedule[r], SETTINGS)]
 
 
-def summary_plot_paths():
-    return [f"{PLOT_DIR}/summary/{name}.png" for name in PLOTS.SUMMARY_PLOTS]
+def summary_figure_paths():
+    return [f"{PLOT_DIR}/summary/{f.name}.png" for f in FIGURES.SUMMARY_FIGURES]
 
 
-def round_plot_inputs(wildcards):
-    """Only what this figure reads, so a figure reruns only when its own data changes."""
-    d = rdir(wildcards.r)
-    paths = {
-        "predictions": f"{d}/model/predictions.parquet",
-        "metrics": f"{d}/eval/metrics.parquet",
-        "importance": f"{d}/lofo/importance.parquet",
-        "table": f"{RUN}/data/features.parquet",
-        "feature_map": f"{RUN}/data/feature_map.parquet",
-        "hpo": f"{d}/hpo/results.parquet",
-    }
-    return {key: paths[key] for key in PLOTS.needs(wildcards.plot)}
+def figure_names():
+    """Every figure name of the run (one caption each)."""
+    names = [name for group in FIGURE_GROUPS for name in group.names]
+    return list(dict.fromkeys(names + [f.name for f in FIGURES.SUMMARY_FIGURES]))
 
 
-def round_plot_options(wildcards):
-    """Every config value this figure uses, and nothing else (so other settings do not redraw it)."""
-    family, _ = PLOTS.family(wildcards.plot)
-    opts = {**PLOT_TARGET, "round": int(wildcards.r), "metric": config["hpo"]["metric"]}
-    if family == "errors":
-        opts["tolerances"] = config["evaluation"]["tolerances"]
-    elif family == "top":
-        opts["cyclic"] = config["features"]["cyclic"]
-    elif family == "lofo":
-        opts["n_eliminated"] = PLAN.eliminate[int(wildcards.r)]
-    elif wildcards.plot == "hpo_ranked":
-        opts["max_configs"] = config["plots"]["ranked_configs"]
-    return opts
+def caption_file(name):
+    """The caption of the figure ``name``, as the report_texts job writes it."""
+    return f"{RUN}/report/captions/{name}.rst"
 
 
-def summary_plot_inputs(wildcards):
-    paths = {"rounds": f"{RUN}/summary/rounds.parquet", "selected": f"{RUN}/summary/selected.parquet"}
-    if wildcards.plot == "elimination_order":
-        paths["eliminated"] = per_round("eliminated.parquet")
-        paths["last_importance"] = f"{rdir(ROUNDS[-1])}/lofo/importance.parquet"
-    return paths
+def caption(name):
+    """The same, as an absolute path for report(caption=...) (Snakemake joins it with the rule file's folder)."""
+    return str(CAPTIONS / f"{name}.rst")
 
 
-# --- Tables and the workbook (report.smk) ---
+def figure_inputs(group):
+    """Only what the group's figures read, so its job reruns only when their data change."""
+
+    def _inputs(wildcards):
+        folders = {"run": RUN, "round": rdir(wildcards.r)}
+        return {key: f"{folders[FIGURES.INPUTS[key][0]]}/{FIGURES.INPUTS[key][1]}" for key in group.needs()}
+
+    return _inputs
+
+
+def figure_options(group):
+    """Every setting the group's figures read, and nothing else (so other settings do not redraw them)."""
+
+    def _options(wildcards):
+        r = int(wildcards.r)
+        return FIGURES.pick(FIGURES.round_options(SETTINGS, PLAN, r, METHODS[r]), group.figures())
+
+    return _options
+
+
+SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, METHODS[-1]), FIGURES.SUMMARY_FIGURES)
+
+
+def summary_figure_inputs():
+    return {"rounds": f"{RUN}/summary/rounds.parquet", "selected": f"{RUN}/summary/selected.parquet",
+            "eliminated": per_round("eliminated.parquet"),
+            "last_importance": f"{rdir(ROUNDS[-1])}/importance/importance.parquet"}
+
+
+# --- Tables, the workbook and the report's texts (report.smk) ---
 
 TABLES = {  # report CSV -> its label in the report
     "summary": "one row per round",
@@ -202,7 +211,7 @@ TABLES = {  # report CSV -> its label in the report
 RUN_TABLE_INPUTS = {
     "rounds": f"{RUN}/summary/rounds.parquet",
     "selected": f"{RUN}/summary/selected.parquet",
-    "importance": per_round("lofo/importance.parquet"),
+    "importance": per_round("importance/importance.parquet"),
     "eliminated": per_round("eliminated.parquet"),
     "metrics": per_round("eval/metrics.parquet"),
 }
@@ -218,20 +227,30 @@ def workbook_inputs(wildcards):
         "best": per_round("hpo/best.parquet"),
         "results": per_round("hpo/results.parquet"),
         "validation": f"{RUN}/data/validation.parquet",
-        "data": config["data"]["path"],
+        "data": SETTINGS.data.path,
     }
-    if config["excel"]["predictions"]:
+    if SETTINGS.excel.predictions:
         paths["predictions"] = per_round("model/predictions.parquet")
     return paths
 
 
-# --- The report: the selected round (known once the run has finished) and the workflow description ---
+DESCRIPTION = f"{RUN}/report/description.rst"
+
+
+def report_description():
+    """The report's front page: the report_texts job's description of the finished run, or (before the run has
+    finished) a note saying so. Snakemake reads it only for --report."""
+    if Path(DESCRIPTION).is_file():
+        return str(Path(DESCRIPTION).resolve())
+    return str(Path(workflow.basedir) / "workflow" / "report" / "pending.rst")
+
 
 _SELECTED_ROUND = []
 
 
 def selected_round():
-    """The selected round of a finished run (``summary/selected.parquet``), or None; read once per parse."""
+    """The selected round of a finished run (``summary/selected.parquet``), or None; read once, when
+    ``--report`` asks for the first figure's category."""
     if not _SELECTED_ROUND:
         path = Path(RUN) / "summary" / "selected.parquet"
         value = None
@@ -243,20 +262,18 @@ def selected_round():
     return _SELECTED_ROUND[0]
 
 
-def round_plot_category(wildcards):
+def round_category(wildcards):
     """A round's category in the report; the selected round says so (evaluated when the report is made)."""
     r = int(wildcards.r)
     return f"Round {r:03d}" + (" (selected)" if r == selected_round() else "")
 
 
-def report_description():
-    """The report's workflow description: workflow/report/workflow.rst rendered into .snakemake/rfe-report/ with
-    this run's selected round, features and test metrics (a generic text before the run has finished).
-    Snakemake reads it only for --report; jobs that re-parse the workflow skip the rendering."""
-    template = Path(workflow.basedir) / "workflow" / "report" / "workflow.rst"
-    if not workflow.is_main_process:
-        return str(template)
-    from rfe_lib.report import write_description
-
-    out = Path(".snakemake") / "rfe-report" / f"{config['run_name']}.rst"
-    return write_description(template, out, RUN, config, PLAN)
+def final_outputs():
+    """The default target: the summary, every figure, the report tables and texts, and the workbook."""
+    outputs = [f"{RUN}/summary/rounds.parquet", f"{RUN}/summary/selected.parquet"]
+    outputs += [path for r in ROUNDS for path in round_figure_paths(r)]
+    outputs += summary_figure_paths()
+    outputs += report_table_paths()
+    outputs += [DESCRIPTION, *(caption_file(name) for name in figure_names())]
+    outputs.append(f"{RUN}/report.xlsx")
+    return outputs

@@ -3,14 +3,13 @@
 
 rule validate_data:
     input:
-        data=config["data"]["path"],
+        data=SETTINGS.data.path,
     output:
         f"{RUN}/data/validation.parquet",
     log:
         f"{RUN}/logs/validate_data.log",
     params:
-        data=config["data"],
-        features=config["features"],
+        spec=SETTINGS.data_spec().to_dict(),
         code=script_code("validate_data"),
     threads: 1
     resources:
@@ -24,15 +23,15 @@ rule validate_data:
 
 rule split_data:
     input:
-        data=config["data"]["path"],
+        data=SETTINGS.data.path,
         validation=f"{RUN}/data/validation.parquet",
     output:
         f"{RUN}/split/indices.parquet",
     log:
         f"{RUN}/logs/split_data.log",
     params:
-        target=config["data"]["target"],
-        split=config["split"],
+        target=SETTINGS.data.target,
+        split=SETTINGS.split.to_dict(),
         code=script_code("split_data"),
     threads: 1
     resources:
@@ -46,7 +45,7 @@ rule split_data:
 
 rule engineer_features:
     input:
-        data=config["data"]["path"],
+        data=SETTINGS.data.path,
         validation=f"{RUN}/data/validation.parquet",
     output:
         table=f"{RUN}/data/features.parquet",
@@ -54,8 +53,7 @@ rule engineer_features:
     log:
         f"{RUN}/logs/engineer_features.log",
     params:
-        data=config["data"],
-        features=config["features"],
+        spec=SETTINGS.data_spec().to_dict(),
         code=script_code("engineer_features"),
     threads: 1
     resources:

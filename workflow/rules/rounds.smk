@@ -1,4 +1,5 @@
-# One RFE round r: features -> sharded HPO -> best model -> evaluation -> sharded LOFO -> elimination.
+# One RFE round r: features -> sharded HPO -> best model -> evaluation -> sharded importance -> elimination.
+# The search strategy (SEARCH) and the round's importance method (METHODS[r]) reach the jobs as params.
 # The rounds form a static chain (round r's features come from round r-1's elimination), and the
 # number of rounds is fixed by the plan, so `snakemake -n` lists every job of every round. The chain's
 # jobs carry CHAIN_PRIORITY (common.smk): with free cores, the next round starts before any figure.
@@ -38,13 +39,12 @@ rule hpo_shard:
         f"{RUN}/benchmarks/round_{{r}}/hpo_shard_{{s}}.tsv"
     params:
         model=MODEL,
-        grid=config["hpo"]["grid"],
-        metric=config["hpo"]["metric"],
+        search=SEARCH.to_params(),
         folds=FOLDS,
         n_shards=HPO_SHARDS,
         code=script_code("hpo_shard"),
     priority: CHAIN_PRIORITY
-    threads: config["hpo"]["threads"]
+    threads: SETTINGS.hpo.threads
     resources:
         mem_mb=mem_mb(3),
         runtime=runtime_min(-(-PLAN.n_configs // HPO_SHARDS) * FOLDS),
@@ -63,7 +63,7 @@ rule hpo_merge:
     log:
         f"{RUN}/logs/round_{{r}}/hpo_merge.log",
     params:
-        n_configs=PLAN.n_configs,
+        search=SEARCH.to_params(),
         code=script_code("hpo_merge"),
     priority: CHAIN_PRIORITY
     threads: 1
@@ -92,7 +92,7 @@ rule train_model:
         model=MODEL,
         code=script_code("train_model"),
     priority: RESULT_PRIORITY
-    threads: config["hpo"]["threads"]
+    threads: SETTINGS.hpo.threads
     resources:
         mem_mb=mem_mb(4),
         runtime=runtime_min(1),
@@ -110,8 +110,8 @@ rule evaluate:
     log:
         f"{RUN}/logs/round_{{r}}/evaluate.log",
     params:
-        tolerances=config["evaluation"]["tolerances"],
-        angle_unit=config["target_angle"],
+        tolerances=SETTINGS.evaluation.tolerances,
+        angle_unit=SETTINGS.target_angle,
         code=script_code("evaluate"),
     priority: RESULT_PRIORITY
     threads: 1
@@ -124,7 +124,7 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
-rule lofo_shard:
+rule importance_shard:
     input:
         table=f"{RUN}/data/features.parquet",
         feature_map=f"{RUN}/data/feature_map.parquet",
@@ -132,39 +132,41 @@ rule lofo_shard:
         features=f"{RUN}/round_{{r}}/features.parquet",
         best=f"{RUN}/round_{{r}}/hpo/best.parquet",
     output:
-        f"{RUN}/round_{{r}}/lofo/shard_{{s}}.parquet",
+        f"{RUN}/round_{{r}}/importance/shard_{{s}}.parquet",
     log:
-        f"{RUN}/logs/round_{{r}}/lofo_shard_{{s}}.log",
+        f"{RUN}/logs/round_{{r}}/importance_shard_{{s}}.log",
     benchmark:
-        f"{RUN}/benchmarks/round_{{r}}/lofo_shard_{{s}}.tsv"
+        f"{RUN}/benchmarks/round_{{r}}/importance_shard_{{s}}.tsv"
     params:
         model=MODEL,
-        metric=config["hpo"]["metric"],
+        method=lambda wc: METHODS[int(wc.r)].to_params(),
+        metric=SETTINGS.hpo.metric,
         folds=FOLDS,
-        n_shards=lambda wc: LOFO_SHARDS[int(wc.r)],
-        code=script_code("lofo_shard"),
+        n_shards=lambda wc: IMPORTANCE_SHARDS[int(wc.r)],
+        code=script_code("importance_shard"),
     priority: CHAIN_PRIORITY
-    threads: config["lofo"]["threads"]
+    threads: SETTINGS.importance.threads
     resources:
         mem_mb=mem_mb(3),
-        runtime=runtime_min(lambda wc: -(-PLAN.schedule[int(wc.r)] // LOFO_SHARDS[int(wc.r)]) * FOLDS),
+        runtime=runtime_min(lambda wc: METHODS[int(wc.r)].fits(
+            -(-PLAN.schedule[int(wc.r)] // IMPORTANCE_SHARDS[int(wc.r)]), FOLDS, 1)),
     conda:
         ENV_MODEL
     script:
-        "../scripts/lofo_shard.py"
+        "../scripts/importance_shard.py"
 
 
-rule lofo_merge:
+rule importance_merge:
     input:
-        shards=lofo_shard_paths,
+        shards=importance_shard_paths,
         best=f"{RUN}/round_{{r}}/hpo/best.parquet",
         features=f"{RUN}/round_{{r}}/features.parquet",
     output:
-        f"{RUN}/round_{{r}}/lofo/importance.parquet",
+        f"{RUN}/round_{{r}}/importance/importance.parquet",
     log:
-        f"{RUN}/logs/round_{{r}}/lofo_merge.log",
+        f"{RUN}/logs/round_{{r}}/importance_merge.log",
     params:
-        code=script_code("lofo_merge"),
+        code=script_code("importance_merge"),
     priority: CHAIN_PRIORITY
     threads: 1
     resources:
@@ -173,12 +175,12 @@ rule lofo_merge:
     conda:
         ENV_MODEL
     script:
-        "../scripts/lofo_merge.py"
+        "../scripts/importance_merge.py"
 
 
 rule eliminate:
     input:
-        f"{RUN}/round_{{r}}/lofo/importance.parquet",
+        f"{RUN}/round_{{r}}/importance/importance.parquet",
     output:
         f"{RUN}/round_{{r}}/eliminated.parquet",
     log:

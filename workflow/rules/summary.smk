@@ -6,7 +6,7 @@ rule summarize:
         features=per_round("features.parquet"),
         best=per_round("hpo/best.parquet"),
         metrics=per_round("eval/metrics.parquet"),
-        importance=per_round("lofo/importance.parquet"),
+        importance=per_round("importance/importance.parquet"),
         eliminated=per_round("eliminated.parquet"),
     output:
         rounds=f"{RUN}/summary/rounds.parquet",
@@ -14,7 +14,7 @@ rule summarize:
     log:
         f"{RUN}/logs/summarize.log",
     params:
-        select=config["rfe"]["select"],
+        select=SETTINGS.rfe.select,
         code=script_code("summarize"),
     threads: 1
     resources:

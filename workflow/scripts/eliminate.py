@@ -7,7 +7,7 @@ def main(smk, log):
     import pandas as pd
 
     from rfe_lib.io import write_parquet
-    from rfe_lib.rfe import eliminate
+    from rfe_lib.elimination import eliminate
 
     gone = eliminate(pd.read_parquet(smk.input[0]), smk.params.k)
     log.info("eliminated %d: %s", len(gone), ", ".join(gone["feature"]))

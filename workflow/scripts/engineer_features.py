@@ -10,7 +10,7 @@ def main(smk, log):
     from rfe_lib.features import engineer, feature_map
     from rfe_lib.io import write_parquet
 
-    spec = DataSpec.from_config({"data": smk.params.data, "features": smk.params.features})
+    spec = DataSpec.from_dict(smk.params.spec)
     validation = pd.read_parquet(smk.input.validation)
     dropped = set(validation.loc[validation["status"] == "dropped", "column"])
     df = read_table(smk.input.data)

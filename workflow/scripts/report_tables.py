@@ -4,7 +4,7 @@ from rfe_lib.job import run
 
 
 def main(smk, log):
-    from rfe_lib.report import report_tables, write_csv
+    from rfe_lib.report.tables import report_tables, write_csv
 
     tables = report_tables(dict(smk.input.items()))
     for name, path in smk.output.items():

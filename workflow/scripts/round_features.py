@@ -7,7 +7,7 @@ def main(smk, log):
     import pandas as pd
 
     from rfe_lib.io import write_parquet
-    from rfe_lib.rfe import next_features
+    from rfe_lib.elimination import next_features
 
     if "feature_map" in smk.input.keys():
         features = list(dict.fromkeys(pd.read_parquet(smk.input.feature_map)["feature"]))

@@ -7,7 +7,7 @@ def main(smk, log):
     import pandas as pd
 
     from rfe_lib.io import write_parquet
-    from rfe_lib.rfe import round_row, selected_table
+    from rfe_lib.selection import round_row, selected_table
 
     rows, importance = [], {}
     for r, paths in enumerate(zip(smk.input.features, smk.input.best, smk.input.metrics, smk.input.importance,

@@ -9,8 +9,8 @@ def main(smk, log):
 
     from rfe_lib.features import columns_of
     from rfe_lib.io import atomic_path, write_parquet
-    from rfe_lib.lofo import best_params
     from rfe_lib.models import ModelSpec
+    from rfe_lib.search.base import best_params
     from rfe_lib.training import fit_and_predict, load_columns
 
     features = pd.read_parquet(smk.input.features)["feature"].tolist()

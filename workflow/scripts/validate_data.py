@@ -9,7 +9,7 @@ def main(smk, log):
     from rfe_lib.data import DataSpec, raise_for_errors, read_table, validate_table
     from rfe_lib.io import write_parquet
 
-    spec = DataSpec.from_config({"data": smk.params.data, "features": smk.params.features})
+    spec = DataSpec.from_dict(smk.params.spec)
     rows, kept = validate_table(read_table(smk.input.data), spec)
     for r in rows:
         log.info("%-8s %-14s %-16s %s", r["status"], r["check"], r["column"], r["detail"])

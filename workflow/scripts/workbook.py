@@ -7,8 +7,8 @@ def main(smk, log):
     from pathlib import Path
 
     import rfe_lib
-    from rfe_lib.excel import write_workbook
-    from rfe_lib.report import workbook_sheets
+    from rfe_lib.report.excel import write_workbook
+    from rfe_lib.report.workbook import workbook_sheets
 
     sheets = workbook_sheets(
         dict(smk.input.items()),

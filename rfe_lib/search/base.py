@@ -1,49 +1,75 @@
-"""Grid search, cut into shards: each shard scores a disjoint, deterministic slice of the grid.
+"""What every search strategy shares: scoring a shard of configurations with K-fold CV, the result table, the
+merge of shards and the choice of the best configuration.
 
-Configuration ``i`` belongs to shard ``i % n_shards`` (round-robin spreads expensive corners of the
-grid over all shards). A shard streams: it takes one configuration at a time from a lazy grid, scores
-it with K-fold CV, and appends its row to a Parquet writer that flushes every ``batch_size`` rows, so
-its memory does not grow with the grid. A configuration that raises is recorded with its error.
+A shard streams: it takes one batch of configurations at a time from the lazy grid, scores them fold by fold,
+and appends their rows to a Parquet writer that flushes every batch, so its memory does not grow with the grid.
+A configuration that raises is recorded with its error.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 import traceback
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
-from . import RFEError
-from .models import Grid, ModelSpec, build_model, grid_list, params_json
-
-FIXED_COLUMNS = ("config_id", "params")
-
-
-def shard_ids(n_configs: int, shard: int, n_shards: int) -> range:
-    return range(shard, n_configs, n_shards)
-
-
-def _param_type(values):
-    import pyarrow as pa
-
-    vals = [v for v in values if v is not None]
-    if vals and all(isinstance(v, bool) for v in vals):
-        return pa.bool_()
-    if vals and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
-        return pa.int64()
-    if vals and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-        return pa.float64()
-    return pa.string()
+from .. import RFEError
+from ..grid import Grid, param_cell, param_types, params_json
+from ..models import ModelSpec, build_model
+from ..schedule import shard_items
+from ..vocab import config_order, fold_column
 
 
-def param_types(grid) -> dict:
-    """Arrow type of each ``param_<name>`` column, from the grid spec's value lists."""
-    values = {}
-    for g in grid_list(grid):
-        for k, vs in g.items():
-            values.setdefault(k, []).extend(vs)
-    return {k: _param_type(values[k]) for k in sorted(values)}
+@dataclass(frozen=True)
+class Rung:
+    """One stage of a round's search: how many configurations it scores, and with what share of the full
+    resource (1.0: every fitting row of every fold, the estimator as configured)."""
+
+    n_candidates: int
+    resource_fraction: float = 1.0
+
+
+@dataclass(frozen=True)
+class SearchStrategy:
+    """How a round's hyperparameter search spends its fits. A strategy is built from the settings and the grid
+    size when the workflow is parsed (:meth:`from_settings`); its jobs get it as :meth:`to_params` (exactly what
+    decides their results, so Snakemake reruns them when it changes). The rules, the plan and the reports use
+    only this interface.
+
+    Subclasses set :attr:`name` (the value of ``hpo.search``), add their own settings as fields, and implement
+    :meth:`rungs` and :meth:`candidates`.
+    """
+
+    name: ClassVar[str]
+    grid: Any          # the grid spec (hpo.grid)
+    metric: str        # the CV loss (hpo.metric)
+    n_configs: int     # configurations in the grid
+
+    @classmethod
+    def from_settings(cls, hpo, n_configs: int) -> "SearchStrategy":
+        return cls(grid=hpo.grid, metric=hpo.metric, n_configs=n_configs)
+
+    def to_params(self) -> dict:
+        return {"name": self.name, **asdict(self)}
+
+    def rungs(self) -> list[Rung]:
+        """The stages of a round's search, fixed when the workflow is parsed."""
+        raise NotImplementedError
+
+    def candidates(self, rung: int, previous=None):
+        """Config ids scored in ``rung`` (in the order they are sharded); ``previous`` is the result table of the
+        rung before (None for rung 0)."""
+        raise NotImplementedError
+
+    def fits(self, n_folds: int) -> dict:
+        """Fits of one round: ``fits`` (model fits made), ``fit_equivalents`` (fits weighted by their share of
+        the full resource) and ``exhaustive`` (what the whole grid on every row costs)."""
+        rungs = self.rungs()
+        return {"fits": sum(r.n_candidates for r in rungs) * n_folds,
+                "fit_equivalents": sum(r.n_candidates * r.resource_fraction for r in rungs) * n_folds,
+                "exhaustive": self.n_configs * n_folds}
 
 
 def result_schema(grid, n_folds: int):
@@ -51,22 +77,10 @@ def result_schema(grid, n_folds: int):
 
     fields = [pa.field("config_id", pa.int64()), pa.field("params", pa.string())]
     fields += [pa.field(f"param_{k}", t) for k, t in param_types(grid).items()]
-    fields += [pa.field(f"fold_{k}", pa.float64()) for k in range(n_folds)]
+    fields += [pa.field(fold_column(k), pa.float64()) for k in range(n_folds)]
     fields += [pa.field(n, pa.float64()) for n in ("mean", "std", "fit_seconds")]
     fields.append(pa.field("error", pa.string()))
     return pa.schema(fields)
-
-
-def _cell(value, arrow_type):
-    import pyarrow as pa
-
-    if value is None:
-        return None
-    if arrow_type == pa.string():
-        return value if isinstance(value, str) else json.dumps(value, default=str)
-    if arrow_type == pa.float64():
-        return float(value)
-    return value
 
 
 def fold_stats(losses) -> tuple[float, float]:
@@ -88,7 +102,7 @@ def score_batch(batch, data, spec: ModelSpec, metric, types) -> list[dict]:
     :mod:`rfe_lib.cv`). A configuration that raises (or gives a non-finite loss) is recorded with its
     error and skipped in the remaining folds.
     """
-    from .cv import fold_loss
+    from ..cv import fold_loss
 
     n_folds = len(data.folds)
     losses = [[] for _ in batch]
@@ -114,32 +128,32 @@ def score_batch(batch, data, spec: ModelSpec, metric, types) -> list[dict]:
     rows = []
     for (config_id, params), fold_losses, secs, error in zip(batch, losses, seconds, errors):
         row = {"config_id": config_id, "params": params_json(params)}
-        row.update({f"param_{k}": _cell(params.get(k), t) for k, t in types.items()})
+        row.update({f"param_{k}": param_cell(params.get(k), t) for k, t in types.items()})
         if error is None:
             mean, std = fold_stats(fold_losses)
-            row.update({f"fold_{k}": v for k, v in enumerate(fold_losses)})
+            row.update({fold_column(k): v for k, v in enumerate(fold_losses)})
             row.update(mean=mean, std=std, fit_seconds=secs, error=None)
         else:
-            row.update({f"fold_{k}": None for k in range(n_folds)})
+            row.update({fold_column(k): None for k in range(n_folds)})
             row.update(mean=None, std=None, fit_seconds=secs, error=error)
         rows.append(row)
     return rows
 
 
-def run_shard(data, spec: ModelSpec, grid, metric: str, shard: int, n_shards: int, out_path,
+def run_shard(data, spec: ModelSpec, grid, candidates, metric: str, shard: int, n_shards: int, out_path,
               label: str = "HPO", batch_size: int = 64, logger=None) -> int:
-    """Score this shard's configurations and stream them to ``out_path``; return how many.
+    """Score this shard's share of ``candidates`` (config ids) and stream the rows to ``out_path``; return how many.
 
     Configurations come one batch at a time from the lazy grid; each batch's rows are written as one
     Parquet row group, so at most ``batch_size`` configurations and rows are held at once.
     """
-    from .io import ParquetBatchWriter
-    from .progress import Progress
+    from ..io import ParquetBatchWriter
+    from ..progress import Progress
 
     logger = logger or logging.getLogger("rfe")
     lazy = Grid(grid)
     types = param_types(grid)
-    ids = shard_ids(len(lazy), shard, n_shards)
+    ids = shard_items(candidates, shard, n_shards)
     progress = Progress(len(ids), label, logger)
     n_failed = 0
     with ParquetBatchWriter(out_path, result_schema(grid, len(data.folds)), batch_size) as writer:
@@ -167,28 +181,36 @@ def merge_shards(paths):
     return table.sort_by("config_id").to_pandas()
 
 
+def ranked(results):
+    """The configurations that did not fail, best first (lowest mean loss; ties: lowest config id)."""
+    ok = results[results["error"].isna() & results["mean"].notna()]
+    return ok.iloc[config_order(ok["config_id"], ok["mean"])]
+
+
 def best_config(results):
     """The row with the lowest mean loss (ties: lowest config id); refuse if every configuration failed."""
-    ok = results[results["error"].isna()]
+    ok = ranked(results)
     if ok.empty:
         first = results["error"].dropna().iloc[0] if results["error"].notna().any() else "no configurations"
         raise RFEError(
             f"every one of the {len(results)} hyperparameter configurations failed; the first error was:\n{first}"
         )
-    ok = ok.sort_values(["mean", "config_id"], kind="mergesort")
     return ok.iloc[[0]].reset_index(drop=True)
 
 
-def fold_columns(df) -> list[str]:
-    cols = [c for c in df.columns if c.startswith("fold_") and c[5:].isdigit()]
-    return sorted(cols, key=lambda c: int(c[5:]))
+def best_params(best) -> dict:
+    """The parameters of a round's best configuration (a row of ``hpo/best.parquet``)."""
+    import json
+
+    return json.loads(best.iloc[0]["params"])
 
 
-def check_complete(results, n_configs: int) -> None:
-    """Refuse merged results that do not hold every configuration exactly once."""
+def check_complete(results, expected) -> None:
+    """Refuse merged results that do not hold every expected config id exactly once."""
     ids = results["config_id"].to_numpy()
-    if len(ids) != n_configs or (ids != range(n_configs)).any():
+    expected = list(expected)
+    if len(ids) != len(expected) or sorted(ids.tolist()) != sorted(expected):
         raise RFEError(
-            f"the HPO shards hold {len(ids)} rows for {n_configs} configurations (ids {ids.min()}..{ids.max()}): "
+            f"the HPO shards hold {len(ids)} rows for {len(expected)} configurations (ids {ids.min()}..{ids.max()}): "
             "shards were cut with different shard counts; rerun with --forcerun hpo_shard"
         )

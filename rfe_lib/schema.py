@@ -1,17 +1,35 @@
-"""Configuration checks that the JSON schema cannot express, and the round schedule.
+"""The configuration's JSON schema: loading it, checking a config against it in plain words, filling defaults.
 
 :func:`check_config` turns JSON-schema violations into one message per problem that names the key
-(``rfe.step``) and, for a misspelt key, suggests the right one. :func:`round_schedule` fixes the
-number of rounds and the features eliminated in each from the feature count alone, so the whole DAG
-(every round's jobs) is known when the workflow is parsed.
+(``rfe.step``) and, for a misspelt key, suggests the right one. :func:`with_defaults` fills in the schema's
+defaults, exactly as Snakemake's ``validate`` does: the schema is the only place a default is written.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
+from functools import lru_cache
+from pathlib import Path
 
 from . import RFEError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+# Keys that were renamed: old dotted key -> new one (a config with the old key is told the new name).
+RENAMED = {"lofo": "importance"}
+
+
+@lru_cache(maxsize=None)
+def _schema_text() -> str:
+    return SCHEMA_PATH.read_text()
+
+
+def load_schema() -> dict:
+    """The configuration schema (``workflow/schemas/config.schema.yaml``), a fresh copy each call."""
+    import yaml
+
+    return yaml.safe_load(_schema_text())
 
 
 def _key_path(path) -> str:
@@ -43,6 +61,8 @@ def _describe(error) -> str:
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             prefix = f"{where}." if error.absolute_path else ""
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; allowed keys here: {', '.join(allowed)}"
+            if full in RENAMED:
+                hint = f": it is now called '{RENAMED[full]}' (same settings); rename it in your config file"
             parts.append(f"unknown config key '{full}'{hint}")
         return "\n".join(parts) if parts else f"{where}: {error.message}"
     if error.validator == "required":
@@ -95,8 +115,9 @@ def _strict_validator(schema: dict):
     return jsonschema.validators.extend(cls, type_checker=checker)
 
 
-def check_config(config: dict, schema: dict) -> None:
+def check_config(config: dict, schema: dict | None = None) -> None:
     """Raise :class:`RFEError` listing every schema violation of ``config`` in plain words."""
+    schema = load_schema() if schema is None else schema
     if not isinstance(config, dict) or not config:
         raise RFEError("the configuration is empty: pass one with --configfile config/round.yaml")
     problems = _yaml_problems(config)
@@ -109,44 +130,23 @@ def check_config(config: dict, schema: dict) -> None:
         raise RFEError("invalid configuration:\n  - " + "\n  - ".join(lines))
 
 
-def n_eliminated(n_features: int, step, min_features: int) -> int:
-    """How many features leave a round that has ``n_features``: ``step`` (or that fraction of the
-    current count, at least 1), never going below ``min_features``."""
-    if isinstance(step, bool) or step <= 0:
-        raise RFEError(f"rfe.step must be a positive integer or a fraction in (0, 1), got {step!r}")
-    if isinstance(step, float) and not step.is_integer():
-        if not 0 < step < 1:
-            raise RFEError(f"rfe.step as a fraction must lie in (0, 1), got {step!r}")
-        k = max(1, math.floor(step * n_features))
-    else:
-        k = int(step)
-    return max(0, min(k, n_features - min_features))
+def with_defaults(config: dict, schema: dict | None = None) -> dict:
+    """A deep copy of ``config`` with every default of the schema filled in (Snakemake's ``validate`` does the
+    same in place); raise :class:`RFEError` if the config breaks the schema."""
+    import jsonschema
 
+    schema = load_schema() if schema is None else schema
+    check_config(config, schema)
+    base = _strict_validator(schema)
+    validate_properties = base.VALIDATORS["properties"]
 
-def round_schedule(n_features: int, step, min_features: int) -> list[int]:
-    """Feature counts of every round, from ``n_features`` down to ``min_features``.
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, subschema)
 
-    >>> round_schedule(12, 1, 3)
-    [12, 11, 10, 9, 8, 7, 6, 5, 4, 3]
-    >>> round_schedule(100, 0.5, 10)
-    [100, 50, 25, 13, 10]
-    """
-    if min_features < 1:
-        raise RFEError(f"rfe.min_features must be at least 1, got {min_features}")
-    if min_features >= n_features:
-        raise RFEError(
-            f"rfe.min_features ({min_features}) must be below the number of features ({n_features}): "
-            f"there is nothing to eliminate. Lower rfe.min_features or add features."
-        )
-    counts = [n_features]
-    while True:
-        k = n_eliminated(counts[-1], step, min_features)
-        if k == 0:
-            return counts
-        counts.append(counts[-1] - k)
-
-
-def resolve_shards(requested, n_items: int, cpus: int) -> int:
-    """Shard count: ``auto`` means one per CPU; never more shards than items, never fewer than one."""
-    wanted = cpus if requested == "auto" else int(requested)
-    return max(1, min(wanted, n_items))
+    filled = copy.deepcopy(config)
+    jsonschema.validators.extend(base, {"properties": set_defaults})(schema).validate(filled)
+    return filled

@@ -87,7 +87,7 @@ def figure(nrows: int = 1, ncols: int = 1, width: float = WIDTH, height: float =
 
 def save(fig, path, dpi: int = 110) -> None:
     """Write ``fig`` as PNG to ``path`` atomically (temporary file, then rename)."""
-    from .io import atomic_path
+    from ..io import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})

@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from .io import atomic_path
+from ..io import atomic_path
 
 EXCEL_MAX_ROWS = 1_048_575  # data rows below the header
 

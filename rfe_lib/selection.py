@@ -1,26 +1,19 @@
-"""Elimination, the summary across rounds, and the choice of the round to use."""
+"""The summary across rounds, and the choice of the round to use."""
 
 from __future__ import annotations
 
 import math
 
+from .vocab import fold_columns, importance_order
 
-def eliminate(importance, k: int):
-    """The ``k`` features with the lowest mean importance (ties broken by name)."""
-    order = importance.sort_values(["importance_mean", "feature"], kind="mergesort")
-    return order.head(k)[["feature", "importance_mean"]].reset_index(drop=True)
-
-
-def next_features(current, eliminated) -> list[str]:
-    gone = set(eliminated)
-    return [f for f in current if f not in gone]
+SELECT_RULES = ("best", "one_se")
 
 
 def round_row(r: int, features, best, metrics, eliminated, metric_names) -> dict:
     """One row of ``summary/rounds.parquet``."""
     row = {"round": r, "n_features": len(features), "features": list(features),
            "params": best.iloc[0]["params"], "cv_mean": float(best.iloc[0]["mean"]),
-           "cv_std": float(best.iloc[0]["std"]), "cv_folds": sum(c.startswith("fold_") for c in best.columns)}
+           "cv_std": float(best.iloc[0]["std"]), "cv_folds": len(fold_columns(best.columns))}
     by_set = metrics.set_index("set")
     for s in ("val", "test"):
         for m in metric_names:
@@ -40,7 +33,7 @@ def select_round(rounds, rule: str) -> int:
         se = float(best["cv_std"]) / math.sqrt(float(best["cv_folds"]))
         ok = rounds[rounds["cv_mean"] <= float(best["cv_mean"]) + se]
         return int(ok.sort_values(["n_features", "cv_mean", "round"], kind="mergesort").iloc[0]["round"])
-    raise ValueError(f"rfe.select must be 'best' or 'one_se', got {rule!r}")
+    raise ValueError(f"rfe.select must be one of {', '.join(SELECT_RULES)}, got {rule!r}")
 
 
 def selected_table(rounds, importance_by_round: dict, rule: str):
@@ -51,4 +44,4 @@ def selected_table(rounds, importance_by_round: dict, rule: str):
     feats = rounds.set_index("round").loc[r, "features"]
     df = pd.DataFrame({"round": r, "rule": rule, "feature": list(feats)})
     df["importance_mean"] = [float(imp.get(f, math.nan)) for f in df["feature"]]
-    return df.sort_values(["importance_mean", "feature"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    return df.iloc[importance_order(df["feature"], df["importance_mean"])].reset_index(drop=True)

@@ -1,0 +1,239 @@
+"""Every figure of a run, declared once: its file name, the job family that draws it, the inputs and options it
+reads, its title, report subcategory and caption, and its draw function. No matplotlib here.
+
+The workflow reads this registry when it is parsed (which PNGs each round has, what each figure job reads and
+which settings reach it), the report's captions are written from it, and the tests read it. To add a round
+figure, add a :class:`Figure` to :data:`ROUND_FIGURES` and its draw function to a module of
+:mod:`rfe_lib.figures` (see docs/contributing.md).
+
+A figure's draw function is ``draw(inputs, options, **args) -> matplotlib Figure``: ``inputs`` maps the keys of
+:data:`INPUTS` it ``needs`` to paths, ``options`` holds the :func:`round_options` it reads, and ``args`` are the
+instance's arguments (``k`` for ``residuals_top{k}``). Captions are Jinja templates that Snakemake renders when it
+builds the report, with ``r`` (the round), ``p`` (the job's options) and the instance's arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+# What a round figure may read: input key -> (folder, path in it), the folder being the round's or the run's.
+INPUTS = {
+    "predictions": ("round", "model/predictions.parquet"),
+    "metrics": ("round", "eval/metrics.parquet"),
+    "importance": ("round", "importance/importance.parquet"),
+    "hpo": ("round", "hpo/results.parquet"),
+    "table": ("run", "data/features.parquet"),
+    "feature_map": ("run", "data/feature_map.parquet"),
+}
+TARGET = ("target", "unit", "angle", "round")  # every figure labels its axes with the target
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str                     # the PNG's file stem; a template for parametrised figures: "residuals_top{k}"
+    family: str                   # figures of one family in one round are drawn by one job
+    title: str                    # a short label in the report ("residuals vs top feature {k}")
+    subcategory: str              # the report's subcategory
+    needs: tuple[str, ...]        # input keys (see INPUTS)
+    options: tuple[str, ...]      # option keys it reads (see round_options)
+    draw: str                     # "module:function" in rfe_lib.figures
+    caption: str                  # Jinja + reStructuredText
+    instances: Callable | None = None  # (round context) -> list of argument dicts; None = one figure per round
+
+    def names(self, ctx) -> list[tuple[str, dict]]:
+        """``(file stem, arguments)`` of every instance of this figure in a round."""
+        args = [{}] if self.instances is None else self.instances(ctx)
+        return [(self.name.format(**a), a) for a in args]
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """What decides which figures a round has."""
+
+    n_features: int
+    top_features: int
+    varying: tuple[str, ...]      # grid parameters with two or more values
+
+
+def _top(ctx) -> list[dict]:
+    return [{"k": k} for k in range(1, min(ctx.top_features, ctx.n_features) + 1)]
+
+
+def _params(ctx) -> list[dict]:
+    return [{"param": p} for p in ctx.varying]
+
+
+def _heatmap(ctx) -> list[dict]:
+    return [{}] if len(ctx.varying) >= 2 else []
+
+
+_TOLERANCES = "±{{ p.tolerances | join(', ±') }}"
+ROUND_FIGURES = (
+    Figure("pred_vs_actual", "errors", "predicted vs actual", "Errors", ("predictions", "metrics"), TARGET,
+           "errors:draw_predicted_vs_actual",
+           "Round {{ r }}: predicted against actual ``{{ p.target }}`` for the validation and test rows, with the "
+           "identity line (perfect predictions). The legend gives each set's RMSE, MAE, R², bias and row count.\n"
+           "{% if p.angle %}Angles are in degrees; each prediction is drawn on the turn nearest its actual value."
+           "{% endif %}"),
+    Figure("residuals_vs_pred", "errors", "residuals vs predicted", "Errors", ("predictions",),
+           (*TARGET, "tolerances"), "errors:draw_residuals_vs_predicted",
+           "Round {{ r }}: error (predicted − actual) of each validation and test row against its prediction, with a "
+           "running median (a systematic bias shows as a curve away from zero) and the tolerance lines "
+           + _TOLERANCES + "."),
+    Figure("residual_hist", "errors", "residual histogram", "Errors", ("predictions",), (*TARGET, "tolerances"),
+           "errors:draw_residual_histogram",
+           "Round {{ r }}: distribution of the validation and test errors (share of each set's rows per bin), over the "
+           "shaded tolerance bands " + _TOLERANCES + ". The axis ends at the 99.5th percentile of \\|error\\|."),
+    Figure("abs_error_cdf", "errors", "cumulative |error|", "Errors", ("predictions",), (*TARGET, "tolerances"),
+           "errors:draw_abs_error_cdf",
+           "Round {{ r }}: share of rows whose \\|error\\| is at most x, for the training (dotted), validation and test "
+           "rows. The dashed lines are the tolerances {{ p.tolerances | join(', ') }}; the legend gives the share of "
+           "rows within each."),
+    Figure("residuals_top{k}", "top", "residuals vs top feature {k}", "Residuals vs top features",
+           ("predictions", "importance", "table", "feature_map"), (*TARGET, "metric", "cyclic", "importance_title"),
+           "residuals:draw_residuals_vs_top_feature",
+           "Round {{ r }}: validation and test errors against the round's top feature {{ k }} by {{ p.importance_title }} "
+           "(the subtitle names it and gives its importance). A feature with few distinct values is shown as box plots "
+           "per value; otherwise as points with a running median and interquartile band. Sin/cos-encoded features are "
+           "shown as their original value.", instances=_top),
+    Figure("importance", "importance", "feature importance", "Importance", ("importance",),
+           (*TARGET, "metric", "n_eliminated", "importance_title", "importance_definition", "importance_axis"),
+           "importance:draw_importance",
+           "Round {{ r }}: {{ p.importance_title }}: {{ p.importance_definition }} (positive: the feature helps), as "
+           "the mean ± std over folds (diamonds) and each fold's value (dots), most important first. "
+           "{% if p.n_eliminated %}The {{ p.n_eliminated }} in red leave after this round.{% endif %}"),
+    Figure("hpo_param_{param}", "hpo", "HPO: CV loss vs {param}", "Hyperparameters", ("hpo",), (*TARGET, "metric"),
+           "hpo:draw_parameter",
+           "Round {{ r }}: mean CV {{ p.metric | upper }} of every configuration of the grid against its value of "
+           "``{{ param }}``; the dashed line joins the best configuration for each value, the star is the round's "
+           "best.", instances=_params),
+    Figure("hpo_heatmap", "hpo", "HPO heat map", "Hyperparameters", ("hpo",), (*TARGET, "metric"),
+           "hpo:draw_heatmap",
+           "Round {{ r }}: the best mean CV {{ p.metric | upper }} for each pair of values of the two most influential "
+           "parameters (influence: the range of the mean CV loss over a parameter's values); the outlined cell holds "
+           "the round's best configuration. Grey cells: no configuration has that pair.", instances=_heatmap),
+    Figure("hpo_ranked", "hpo", "HPO configurations ranked", "Hyperparameters", ("hpo",),
+           (*TARGET, "metric", "ranked_configs"), "hpo:draw_ranked",
+           "Round {{ r }}: the configurations ranked by mean CV {{ p.metric | upper }} (best on the left), with ± one "
+           "standard deviation over folds and each fold's loss. Tick labels are configuration ids (see the HPO sheet "
+           "of report.xlsx)."),
+)
+
+SUMMARY_FIGURES = (
+    Figure("loss_vs_features", "summary", "loss vs number of features", "Figures", ("rounds", "selected"),
+           ("target", "unit", "angle", "metric"), "summary:draw_loss_vs_features",
+           "CV {{ p.metric | upper }} (mean over folds, with a ± std band) and the validation and test metrics of every "
+           "round against its number of features; the selected round is marked. The round numbers are on the top "
+           "axis."),
+    Figure("elimination_order", "summary", "elimination order", "Figures",
+           ("rounds", "selected", "eliminated", "last_importance"), ("target", "unit", "angle", "metric",
+                                                                      "importance_title"),
+           "summary:draw_elimination_order",
+           "The elimination order: every feature, in the order it left (first at the top), with its importance in the "
+           "round it left (features kept to the last round: their importance there). Features in the selected round "
+           "are in colour."),
+)
+_BY_NAME = {f.name: f for f in ROUND_FIGURES + SUMMARY_FIGURES}
+
+
+def varying_params(grid) -> tuple[str, ...]:
+    from ..grid import varying_params as varying
+
+    return tuple(varying(grid))
+
+
+def round_figures(n_features: int, settings) -> list[tuple[str, Figure, dict]]:
+    """``(file stem, figure, arguments)`` of every figure of a round with ``n_features`` features."""
+    ctx = RoundContext(n_features, settings.plots.top_features, varying_params(settings.hpo.grid))
+    return [(name, fig, args) for fig in ROUND_FIGURES for name, args in fig.names(ctx)]
+
+
+def figure(name: str) -> tuple[Figure, dict]:
+    """The figure that draws the PNG ``name``, and the instance's arguments."""
+    if name in _BY_NAME:
+        return _BY_NAME[name], {}
+    for fig in ROUND_FIGURES:
+        if fig.instances is None:
+            continue
+        pattern = re.escape(fig.name).replace(r"\{", "{").replace(r"\}", "}")
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>.+)", pattern)
+        m = re.fullmatch(pattern, name)
+        if m:
+            return fig, {k: int(v) if v.isdigit() else v for k, v in m.groupdict().items()}
+    raise ValueError(f"unknown figure {name!r}")
+
+
+def title(name: str) -> str:
+    """The short label of the PNG ``name`` in the report."""
+    fig, args = figure(name)
+    return fig.title.format(**args)
+
+
+def round_options(settings, plan, r: int, method) -> dict:
+    """Every option a round figure may read (each figure job gets the ones its figures declare)."""
+    return {
+        "target": settings.data.target, "unit": settings.plots.target_unit, "angle": settings.target_angle,
+        "round": r, "metric": settings.hpo.metric, "tolerances": settings.evaluation.tolerances,
+        "cyclic": settings.features.cyclic, "n_eliminated": plan.eliminate[r],
+        "ranked_configs": settings.plots.ranked_configs,
+        "importance_title": method.title, "importance_definition": method.definition.format(
+            metric=settings.hpo.metric.upper()),
+        "importance_axis": method.axis_label,
+    }
+
+
+def summary_options(settings, method) -> dict:
+    return {"target": settings.data.target, "unit": settings.plots.target_unit, "angle": settings.target_angle,
+            "metric": settings.hpo.metric, "importance_title": method.title}
+
+
+def pick(options: dict, figures) -> dict:
+    """The options that ``figures`` read."""
+    keys = {k for f in figures for k in f.options}
+    return {k: v for k, v in options.items() if k in keys}
+
+
+def caption_template(name: str) -> str:
+    """The caption of the PNG ``name`` as the Jinja template Snakemake renders for the report."""
+    fig, args = figure(name)
+    head = "{% set p = snakemake.params.options %}"
+    if fig.family != "summary":
+        head += "{% set r = snakemake.wildcards.r | int %}"
+    head += "".join("{% set " + k + " = " + repr(v) + " %}" for k, v in args.items())
+    return head + "\n" + fig.caption + "\n"
+
+
+@dataclass(frozen=True)
+class FigureGroup:
+    """The figures of one family that a set of rounds share: one job per round draws them (one rule per group)."""
+
+    family: str
+    names: tuple[str, ...]
+    rounds: tuple[int, ...]
+    rule: str
+
+    def figures(self) -> list[Figure]:
+        return [figure(name)[0] for name in self.names]
+
+    def needs(self) -> list[str]:
+        return list(dict.fromkeys(k for f in self.figures() for k in f.needs))
+
+
+def figure_groups(schedule, settings) -> list[FigureGroup]:
+    """The round figures of a run (``schedule``: features per round), grouped into jobs: per family, the rounds
+    that have exactly the same figures. A family whose rounds all agree is one rule, ``figures_<family>``."""
+    by_family: dict[str, dict[tuple, list[int]]] = {}
+    for r, n in enumerate(schedule):
+        for name, fig, _ in round_figures(n, settings):
+            by_family.setdefault(fig.family, {}).setdefault(r, []).append(name)
+    groups = []
+    for family, per_round in by_family.items():
+        variants: dict[tuple, list[int]] = {}
+        for r, names in per_round.items():
+            variants.setdefault(tuple(names), []).append(r)
+        for names, rounds in variants.items():
+            rule = f"figures_{family}" if len(variants) == 1 else f"figures_{family}_{len(names)}"
+            groups.append(FigureGroup(family, names, tuple(rounds), rule))
+    return groups

@@ -1,0 +1,99 @@
+"""The run plan, made when the workflow is parsed.
+
+:func:`make_plan` validates everything that can be validated before a job starts (the settings' cross-key
+rules, the estimator and grid, the data file and its columns, the split's feasibility, the grid's size) and
+fixes the round schedule, so ``snakemake -n`` lists every job of every round. Reading a large data file takes a
+moment, so the plan is cached (:mod:`rfe_lib.plan.cache`); jobs that re-parse the workflow (on a cluster) read
+the cache. :mod:`rfe_lib.plan.fits` counts a run's fits, :mod:`rfe_lib.plan.estimate` turns them into time and
+:mod:`rfe_lib.plan.text` prints the plan.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .. import RFEError
+
+
+@dataclass
+class Plan:
+    n_rows: int
+    features: list            # round-0 features, in feature-map order
+    n_columns: int            # model columns of round 0
+    schedule: list            # features per round
+    eliminate: list           # features eliminated after each round (0 in the last)
+    n_configs: int            # configurations in the grid
+    n_folds: int
+    warnings: list = field(default_factory=list)
+    seconds_per_fit: float | None = None  # calibration: one fit of configuration 0 on a fold's rows (rough)
+
+    @property
+    def n_rounds(self) -> int:
+        return len(self.schedule)
+
+
+def _check_data(settings, spec):
+    """Read and validate the data file; return (table, validation rows, kept feature columns)."""
+    from ..data import check_columns, column_names, raise_for_errors, read_table, validate_table
+    from ..features import check_derived
+
+    raise_for_errors(check_columns(column_names(spec.path), spec), spec.path)
+    problems = check_derived(spec)
+    if problems:
+        raise RFEError("invalid derived features:\n  - " + "\n  - ".join(problems))
+    from ..models import check_grid
+
+    check_grid(settings.model_spec(), settings.hpo.grid)
+    df = read_table(spec.path)
+    rows, kept = validate_table(df, spec)
+    raise_for_errors(rows, spec.path)
+    return df, rows, kept
+
+
+def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
+    """Validate the run and fix its schedule; raise :class:`RFEError` naming any problem."""
+    from ..data import check_path, file_fingerprint
+    from ..models import allows_nan
+    from . import cache
+
+    spec = settings.data_spec()
+    check_path(spec.path)
+    key = cache.key(settings, file_fingerprint(spec.path))
+    plan = cache.load(cache_dir, key)
+    if plan is not None:
+        return plan
+
+    from ..features import feature_map
+    from ..grid import grid_size
+    from ..schedule import n_eliminated, round_schedule
+    from ..split import check_split_feasible
+    from .estimate import calibrate, refuse_large_grid
+
+    df, rows, kept = _check_data(settings, spec)
+    mspec = settings.model_spec()
+    fmap = feature_map(kept, spec)
+    features = list(dict.fromkeys(r["feature"] for r in fmap))
+    warnings = [f"{r['column'] or 'table'}: {r['check']}: {r['detail']}" for r in rows
+                if r["status"] in ("warning", "dropped")]
+    with_nan = [r["column"] for r in rows if r["check"] == "missing" and r["status"] == "warning" and r["column"] in kept]
+    if with_nan and not allows_nan(mspec):
+        raise RFEError(
+            f"features {', '.join(with_nan)} have missing values and {mspec.estimator.rpartition('.')[2]} cannot "
+            "handle them; set features.impute: median (fitted on training rows only) or drop those columns"
+        )
+    s, r = settings.split, settings.rfe
+    check_split_feasible(df[spec.target].to_numpy(dtype=float), s.test_fraction, s.val_fraction, s.folds,
+                         s.stratify_bins)
+    settings.check(n_features=len(features))
+    schedule = round_schedule(len(features), r.step, r.min_features)
+    plan = Plan(
+        n_rows=len(df), features=features, n_columns=len(fmap), schedule=schedule,
+        eliminate=[n_eliminated(n, r.step, r.min_features) for n in schedule],
+        n_configs=grid_size(settings.hpo.grid), n_folds=s.folds, warnings=warnings,
+    )
+    n_train = int(len(df) * s.train_share)
+    plan.seconds_per_fit = calibrate(settings, mspec, df, fmap, int(n_train * (s.folds - 1) / s.folds))
+    refuse_large_grid(plan, settings)
+    cache.save(cache_dir, key, plan)
+    return plan

@@ -1,0 +1,98 @@
+"""Time estimates for the plan: one calibration fit when the plan is made, or the benchmark files of finished HPO
+shards once a run has some; and the refusal of a grid above ``hpo.max_configs``."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from .. import RFEError
+
+CALIBRATION_ROWS = 5000
+
+
+def calibrate(settings, spec, df, fmap, n_train_fit: int) -> float | None:
+    """Seconds for one fit of the grid's first configuration on a fold's ``n_train_fit`` rows (for the estimate).
+
+    The fit runs on a random sample of at most :data:`CALIBRATION_ROWS` rows, engineered alone, and its
+    time is scaled linearly to ``n_train_fit`` rows: a rough figure, meant to tell an hour from a year.
+    """
+    try:
+        import numpy as np
+        from threadpoolctl import threadpool_limits
+
+        from ..features import engineer
+        from ..grid import Grid
+        from ..models import build_model
+
+        n = min(len(df), n_train_fit, CALIBRATION_ROWS)
+        idx = np.sort(np.random.default_rng(0).choice(len(df), size=n, replace=False))
+        sample = df.iloc[idx]
+        X = engineer(sample, fmap, settings.data_spec()).to_numpy(dtype=float)
+        y = sample[settings.data.target].to_numpy(dtype=float)
+        model = build_model(spec, Grid(settings.hpo.grid)[0])
+        with threadpool_limits(limits=settings.hpo.threads):  # as many threads as a job gets
+            t0 = time.perf_counter()
+            model.fit(X, y)
+            seconds = time.perf_counter() - t0
+        return seconds * max(1.0, n_train_fit / n)
+    except Exception:  # noqa: BLE001 - an estimate is optional
+        return None
+
+
+def human(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def refuse_large_grid(plan, settings) -> None:
+    """Raise :class:`RFEError` when the grid has more configurations than ``hpo.max_configs``."""
+    from .fits import round_fits, totals
+
+    limit = settings.hpo.max_configs
+    if plan.n_configs <= limit:
+        return
+    fits = totals(round_fits(plan, settings, [1] * plan.n_rounds))
+    per_fit = plan.seconds_per_fit
+    cores = os.cpu_count() or 1
+    estimate = (f"; one fit takes about {per_fit:.2g} s here, so about {human(per_fit * fits['total'])} of CPU "
+                f"time ({human(per_fit * fits['total'] / cores)} on this machine's {cores} cores)"
+                if per_fit is not None else "")
+    raise RFEError(
+        f"hpo.grid has {plan.n_configs} configurations, above hpo.max_configs = {limit}: "
+        f"{plan.n_configs} configurations x {plan.n_folds} folds x {plan.n_rounds} rounds = {fits['hpo']} HPO fits, "
+        f"plus {fits['importance']} importance fits{estimate}. Shrink the grid, or raise hpo.max_configs to "
+        f"{plan.n_configs} in the config file if you mean it (Snakemake's --config would pass it as text)."
+    )
+
+
+def estimate_from_benchmarks(plan, settings, bench_dir, hpo_shards: int, importance_shards: list[int]) -> float | None:
+    """CPU seconds for the whole run, extrapolated from finished HPO shards' benchmark files."""
+    import csv
+
+    from ..schedule import shard_items
+    from ..search import search_strategy
+    from .fits import round_fits, totals
+
+    files = sorted(Path(bench_dir).glob("round_*/hpo_shard_*.tsv")) if Path(bench_dir).is_dir() else []
+    seconds, configs = 0.0, 0
+    candidates = search_strategy(settings.hpo, plan.n_configs).candidates(0)
+    for f in files:
+        try:
+            with open(f) as fh:
+                row = next(csv.DictReader(fh, delimiter="\t"))
+            shard = int(f.stem.rsplit("_", 1)[1])
+        except (StopIteration, ValueError, KeyError, OSError):
+            continue
+        seconds += float(row["s"])
+        configs += len(shard_items(candidates, shard, hpo_shards))
+    if not configs:
+        return None
+    per_fit = seconds / configs / plan.n_folds
+    return per_fit * totals(round_fits(plan, settings, importance_shards))["total"]

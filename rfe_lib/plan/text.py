@@ -1,0 +1,47 @@
+"""The plan as the user reads it when the workflow is parsed: rounds, fits and the time they should take."""
+
+from __future__ import annotations
+
+import os
+
+from .estimate import human
+from .fits import round_fits, totals
+
+
+def _schedule_text(schedule, head: int = 5, tail: int = 3) -> str:
+    """``12 -> 11 -> 10``, shortened in the middle for long runs."""
+    counts = list(map(str, schedule))
+    if len(counts) > head + tail + 1:
+        counts = counts[:head] + ["..."] + counts[-tail:]
+    return " -> ".join(counts)
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
+
+
+def describe(plan, settings, hpo_shards: int, importance_shards: list[int], estimate: float | None) -> str:
+    from ..importance import round_methods
+
+    rounds = round_fits(plan, settings, importance_shards)
+    fits = totals(rounds)
+    method = round_methods(settings, plan.schedule)[0]
+    lines = [
+        f"RFE plan for run '{settings.run_name}': {plan.n_rows} rows, {len(plan.features)} features "
+        f"({plan.n_columns} model columns), {plan.n_rounds} rounds: {_schedule_text(plan.schedule)} features",
+        f"  {settings.hpo.search}: {plan.n_configs} configurations (limit hpo.max_configs = {settings.hpo.max_configs}) "
+        f"x {plan.n_folds} folds x {plan.n_rounds} rounds = {_num(fits['hpo'])} HPO fits in {hpo_shards} shards/round; "
+        f"{method.title}: {_num(fits['importance'])} fits in up to {max(importance_shards)} shards/round; "
+        f"{_num(fits['fits'])} fits in all",
+    ]
+    cores = os.cpu_count() or 1
+    if estimate is not None:
+        lines.append(f"  estimated CPU time from finished HPO shards' benchmarks: {human(estimate)} "
+                     f"(about {human(estimate / cores)} on {cores} cores)")
+    elif plan.seconds_per_fit is not None:
+        cpu = plan.seconds_per_fit * fits["total"]
+        lines.append(f"  estimated CPU time from a calibration fit ({plan.seconds_per_fit:.2g} s per fit): {human(cpu)} "
+                     f"(about {human(cpu / cores)} on {cores} cores; rough, before job start-up)")
+    for w in plan.warnings:
+        lines.append(f"  note: {w}")
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""The user-facing tables of a run, shared by the Excel workbook and the Snakemake report (pandas only)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from ..vocab import config_order, elimination_order, importance_order
+
+
+def _joined(values) -> str:
+    if values is None or (isinstance(values, float) and math.isnan(values)):
+        return ""
+    return ", ".join(str(v) for v in values)
+
+
+def selected_round(selected: pd.DataFrame) -> int:
+    return int(selected["round"].iloc[0])
+
+
+def summary_table(rounds: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
+    """One row per round: ``summary/rounds.parquet`` with a ``selected`` flag, lists joined by commas."""
+    out = rounds.drop(columns=["features", "eliminated", "params"]).copy()
+    out.insert(2, "selected", out["round"] == selected_round(selected))
+    out["params"] = rounds["params"]
+    out["eliminated"] = rounds["eliminated"].map(_joined)
+    out["features"] = rounds["features"].map(_joined)
+    return out.reset_index(drop=True)
+
+
+def selected_features_table(selected: pd.DataFrame, importance: pd.DataFrame) -> pd.DataFrame:
+    """The selected round's features, most important first, with their importance in that round."""
+    imp = importance.set_index("feature")
+    out = selected[["round", "rule", "feature", "importance_mean"]].copy()
+    out.insert(2, "rank", range(1, len(out) + 1))
+    out["importance_std"] = [float(imp["importance_std"].get(f, math.nan)) for f in out["feature"]]
+    return out.reset_index(drop=True)
+
+
+def elimination_table(eliminated: dict[int, pd.DataFrame], last_importance: pd.DataFrame,
+                      selected_round_: int | None = None) -> pd.DataFrame:
+    """One row per feature of round 0, in the order they left: ``order``, ``feature``, ``round`` (the round after
+    which it left; empty for the features kept to the last round), ``importance_mean`` (its importance in that
+    round, or in the last round) and, given the selected round, ``in_selected``."""
+    rows = []
+    for r in sorted(eliminated):
+        gone = eliminated[r]
+        gone = gone.iloc[elimination_order(gone["feature"], gone["importance_mean"])]
+        rows += [{"feature": f, "round": r, "importance_mean": float(v)}
+                 for f, v in zip(gone["feature"], gone["importance_mean"])]
+    left = {row["feature"] for row in rows}
+    last = last_importance.iloc[elimination_order(last_importance["feature"], last_importance["importance_mean"])]
+    rows += [{"feature": f, "round": None, "importance_mean": float(v)}
+             for f, v in zip(last["feature"], last["importance_mean"]) if f not in left]
+    table = pd.DataFrame(rows, columns=["feature", "round", "importance_mean"])
+    table["round"] = table["round"].astype("Int64")
+    table.insert(0, "order", range(1, len(table) + 1))
+    if selected_round_ is not None:
+        table["in_selected"] = [bool(pd.isna(r) or int(r) >= selected_round_) for r in table["round"]]
+    return table
+
+
+def hpo_table(results: dict[int, pd.DataFrame], best: dict[int, pd.DataFrame], top: int) -> pd.DataFrame:
+    """Per round, the ``top`` configurations by mean CV loss (failed ones excluded), ranked; ``best`` marks the
+    round's chosen configuration (``hpo/best.parquet``)."""
+    parts = []
+    for r in sorted(results):
+        res = results[r]
+        ok = res[res["error"].isna() & res["mean"].notna()]
+        ok = ok.iloc[config_order(ok["config_id"], ok["mean"])].head(top).copy()
+        ok.insert(0, "round", r)
+        ok.insert(1, "rank", range(1, len(ok) + 1))
+        ok.insert(2, "best", ok["config_id"] == int(best[r]["config_id"].iloc[0]))
+        ok["n_failed"] = int(res["error"].notna().sum())
+        parts.append(ok.drop(columns=["error"]))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def importance_sheet(importance: dict[int, pd.DataFrame], eliminated: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Per round, every feature's importance (most important first); ``eliminated`` marks those that left."""
+    parts = []
+    for r in sorted(importance):
+        imp = importance[r]
+        imp = imp.iloc[importance_order(imp["feature"], imp["importance_mean"])].copy()
+        imp.insert(0, "round", r)
+        imp.insert(1, "rank", range(1, len(imp) + 1))
+        gone = set(eliminated[r]["feature"]) if r in eliminated else set()
+        imp["eliminated"] = imp["feature"].isin(gone)
+        parts.append(imp)
+    return pd.concat(parts, ignore_index=True)
+
+
+def metrics_table(metrics: dict[int, pd.DataFrame], rounds: pd.DataFrame) -> pd.DataFrame:
+    """Per round and set (train, val, test): every metric of ``eval/metrics.parquet``."""
+    n_features = rounds.set_index("round")["n_features"]
+    parts = []
+    for r in sorted(metrics):
+        m = metrics[r].copy()
+        m.insert(0, "round", r)
+        m.insert(1, "n_features", int(n_features.get(r, len(m) and math.nan)))
+        parts.append(m)
+    return pd.concat(parts, ignore_index=True)
+
+
+def config_table(config: dict) -> pd.DataFrame:
+    """The resolved configuration, one leaf per row: ``key`` (dotted path) and ``value`` (JSON)."""
+    rows = []
+
+    def walk(prefix, value):
+        if isinstance(value, dict) and value:
+            for k in value:
+                walk(f"{prefix}.{k}" if prefix else str(k), value[k])
+        else:
+            rows.append({"key": prefix, "value": json.dumps(value, default=str)})
+
+    walk("", config)
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def per_round(paths, columns=None) -> dict[int, pd.DataFrame]:
+    """One table per round, read from one path per round."""
+    return {r: pd.read_parquet(p, columns=columns) for r, p in enumerate(paths)}
+
+
+def report_tables(inputs) -> dict[str, pd.DataFrame]:
+    """The key tables of a run, for the report (as CSV) and the workbook: ``summary``, ``selected``,
+    ``elimination``, ``metrics``. ``inputs`` maps ``rounds``, ``selected`` to a path and ``importance``,
+    ``eliminated``, ``metrics`` to one path per round."""
+    rounds = pd.read_parquet(inputs["rounds"])
+    selected = pd.read_parquet(inputs["selected"])
+    importance = per_round(inputs["importance"])
+    eliminated = per_round(inputs["eliminated"])
+    r = selected_round(selected)
+    return {
+        "summary": summary_table(rounds, selected),
+        "selected": selected_features_table(selected, importance[r]),
+        "elimination": elimination_table(eliminated, importance[max(importance)], r),
+        "metrics": metrics_table(per_round(inputs["metrics"]), rounds),
+    }
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    """A CSV copy of a table, written atomically (lists joined, missing values empty)."""
+    from ..io import atomic_path
+
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")

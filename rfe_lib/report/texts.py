@@ -1,0 +1,85 @@
+"""The texts of ``snakemake --report``: the workflow description (the report's front page, which states the selected
+round, its features and its metrics) and the caption of every figure. A job writes them once the run has finished
+(the description needs the results); Snakemake reads them when it builds the report."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..io import write_text
+from ..metrics import tolerance_column
+
+
+def run_facts(settings, plan) -> dict:
+    """What the description says about the run itself (known when the workflow is parsed; the report_texts job
+    gets it as a param, so it reruns only when one of these changes)."""
+    return {"run_name": settings.run_name, "target": settings.data.target,
+            "estimator": settings.model.estimator.rpartition(".")[2], "metric": settings.hpo.metric,
+            "folds": settings.split.folds, "select": settings.rfe.select,
+            "tolerances": list(settings.evaluation.tolerances), "n_rows": plan.n_rows, "n_rounds": plan.n_rounds,
+            "schedule": list(plan.schedule), "n_configs": plan.n_configs}
+
+
+def description_context(run_dir, facts: dict) -> dict:
+    """What the report's workflow description says: the run (:func:`run_facts`), and (once the run has finished)
+    the selected round, its features and its validation and test metrics."""
+    import pandas as pd
+
+    from .tables import selected_round
+
+    run_dir = Path(run_dir)
+    ctx = {**facts, "selected": None}
+    sel_path, rounds_path = run_dir / "summary" / "selected.parquet", run_dir / "summary" / "rounds.parquet"
+    if not (sel_path.is_file() and rounds_path.is_file()):
+        return ctx
+    selected = pd.read_parquet(sel_path)
+    rounds = pd.read_parquet(rounds_path).set_index("round")
+    r = selected_round(selected)
+    row = rounds.loc[r]
+
+    def metrics_of(s):
+        names = ["rmse", "mae", "r2", "bias", "median_ae", "p90_ae", "p95_ae"]
+        names += [tolerance_column(t) for t in facts["tolerances"]]
+        return {m: float(row[f"{s}_{m}"]) for m in names if f"{s}_{m}" in row.index}
+
+    ctx["selected"] = {
+        "round": r, "rule": str(selected["rule"].iloc[0]), "n_features": int(row["n_features"]),
+        "features": [{"name": str(f), "importance": float(v)}
+                     for f, v in zip(selected["feature"], selected["importance_mean"])],
+        "cv_mean": float(row["cv_mean"]), "cv_std": float(row["cv_std"]), "params": json.loads(row["params"]),
+        "val": metrics_of("val"), "test": metrics_of("test"), "n_rounds": len(rounds),
+    }
+    return ctx
+
+
+def _num(value, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:.3e}"
+
+
+def render_description(template_path, context: dict) -> str:
+    """Render the description template (Jinja2) to reStructuredText.
+
+    Snakemake renders the result once more with Jinja2 at ``--report`` time, so it is wrapped in a raw
+    block: nothing taken from the data (a feature name with braces) can be read as a template.
+    """
+    import jinja2
+
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    env.filters["num"] = _num
+    env.filters["pct"] = lambda v: "–" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
+    text = env.from_string(Path(template_path).read_text()).render(**context)
+    return "{% raw %}\n" + text.replace("{% endraw %}", "{ % endraw % }") + "\n{% endraw %}\n"
+
+
+def write_texts(template_path, description_path, caption_paths: dict, run_dir, facts: dict) -> None:
+    """Write the description and every figure caption (``caption_paths``: PNG name -> caption file)."""
+    from ..figures.registry import caption_template
+
+    write_text(render_description(template_path, description_context(run_dir, facts)), description_path)
+    for name, path in caption_paths.items():
+        write_text(caption_template(name), path)

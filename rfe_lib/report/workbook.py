@@ -1,0 +1,34 @@
+"""The sheets of ``report.xlsx``, in order (written by :func:`rfe_lib.report.excel.write_workbook`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .provenance import provenance_table
+from .tables import config_table, hpo_table, importance_sheet, per_round, report_tables, selected_round
+
+
+def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions: bool, run_dir,
+                    workflow_dir) -> dict[str, pd.DataFrame]:
+    """Every sheet of ``report.xlsx``, in order. ``inputs`` as for :func:`~rfe_lib.report.tables.report_tables`,
+    plus ``best`` and ``results`` (one path per round), ``validation``, ``data`` (the input file) and, with
+    ``with_predictions``, ``predictions`` (one path per round; the selected round's go into a Predictions sheet)."""
+    tables = report_tables(inputs)
+    selected = pd.read_parquet(inputs["selected"])
+    r = selected_round(selected)
+    sheets = {
+        "Summary": tables["summary"],
+        "Selected": tables["selected"],
+        "Elimination": tables["elimination"],
+        "HPO": hpo_table(per_round(inputs["results"]), per_round(inputs["best"]), top_configs),
+        "Importance": importance_sheet(per_round(inputs["importance"]), per_round(inputs["eliminated"])),
+        "Metrics": tables["metrics"],
+        "Config": config_table(config),
+        "Provenance": provenance_table(run_dir=run_dir, data_path=inputs["data"], workflow_dir=workflow_dir),
+        "Validation": pd.read_parquet(inputs["validation"]),
+    }
+    if with_predictions:
+        pred = pd.read_parquet(inputs["predictions"][r])
+        pred.insert(0, "round", r)
+        sheets["Predictions"] = pred
+    return sheets

@@ -1,0 +1,221 @@
+"""The run's settings: one typed, frozen object built once from the configuration.
+
+:meth:`Settings.from_config` checks a config against the schema (``workflow/schemas/config.schema.yaml``),
+fills in the schema's defaults (the schema is the only place a default is written: no code here or elsewhere
+falls back to a value of its own) and builds one frozen dataclass per section. :meth:`Settings.check` holds
+every rule that involves more than one key. Jobs get the sections they use through Snakemake ``params:`` as
+plain dicts (:meth:`Section.to_dict`; Snakemake reruns a job when they change) and rebuild them with
+:meth:`Section.from_dict`.
+
+Enumerations (losses, derived-feature operations, selection rules, ...) are defined once, in the module that
+gives them meaning; :data:`ENUMERATIONS` says which schema key each one constrains, and a test checks that the
+schema lists exactly the same values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from . import RFEError
+from .features import DERIVED_OPS
+from .importance import METHODS
+from .metrics import ANGLE_UNITS, LOSSES
+from .models import IMPUTERS
+from .search import SEARCHES
+from .selection import SELECT_RULES
+
+# Schema key (``*`` for any name) -> the values its ``enum`` must list, in this order.
+ENUMERATIONS = {
+    "features.angles.*": ANGLE_UNITS,
+    "features.derived.*.op": DERIVED_OPS,
+    "features.impute": (None, *IMPUTERS),
+    "hpo.metric": LOSSES,
+    "hpo.search": tuple(SEARCHES),
+    "rfe.importance": tuple(METHODS),
+    "rfe.select": SELECT_RULES,
+    "target_angle": (None, *ANGLE_UNITS),
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A configuration section. Fields hold plain values (dicts and lists are never modified)."""
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+
+    def to_dict(self) -> dict:
+        """A JSON-able copy, for Snakemake ``params:`` (which sees changes only in built-in types)."""
+        return json.loads(json.dumps({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}))
+
+
+@dataclass(frozen=True)
+class DataSettings(Section):
+    path: str
+    target: str
+    features: list | None
+    drop: list
+    id_column: str | None
+
+
+@dataclass(frozen=True)
+class FeatureSettings(Section):
+    cyclic: dict
+    angles: dict
+    derived: dict
+    impute: str | None
+
+
+@dataclass(frozen=True)
+class SplitSettings(Section):
+    test_fraction: float
+    val_fraction: float
+    stratify_bins: int
+    folds: int
+    seed: int
+
+    @property
+    def train_share(self) -> float:
+        return 1.0 - self.test_fraction - self.val_fraction
+
+
+@dataclass(frozen=True)
+class ModelSettings(Section):
+    estimator: str
+    params: dict
+    scale: bool
+    allowed_modules: list
+
+
+@dataclass(frozen=True)
+class HPOSettings(Section):
+    grid: Any  # a dict of lists, or a list of such dicts (scikit-learn ParameterGrid)
+    metric: str
+    search: str
+    shards: Any  # an integer or "auto"
+    max_configs: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class RFESettings(Section):
+    step: Any  # an integer, or a fraction in (0, 1)
+    min_features: int
+    select: str
+    importance: str
+
+
+@dataclass(frozen=True)
+class JobSettings(Section):
+    shards: Any
+    threads: int
+
+
+@dataclass(frozen=True)
+class EvaluationSettings(Section):
+    tolerances: list
+
+
+@dataclass(frozen=True)
+class PlotSettings(Section):
+    top_features: int
+    dpi: int
+    target_unit: str | None
+    ranked_configs: int
+
+
+@dataclass(frozen=True)
+class ExcelSettings(Section):
+    top_configs: int
+    predictions: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a run, by section (the keys of the config file)."""
+
+    run_name: str
+    data: DataSettings
+    features: FeatureSettings
+    split: SplitSettings
+    model: ModelSettings
+    hpo: HPOSettings
+    rfe: RFESettings
+    importance: JobSettings
+    evaluation: EvaluationSettings
+    target_angle: str | None
+    plots: PlotSettings
+    excel: ExcelSettings
+
+    # Sections that only shape how results are shown: the plan does not depend on them.
+    PRESENTATION: ClassVar[tuple[str, ...]] = ("plots", "excel", "evaluation")
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Settings":
+        """Check ``config`` against the schema, fill in its defaults, and build the settings (the cross-key
+        rules of :meth:`check` are checked too)."""
+        from .schema import with_defaults
+
+        full = with_defaults(config)
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for f in dataclasses.fields(cls):
+            kind = hints[f.name]
+            is_section = isinstance(kind, type) and issubclass(kind, Section)
+            values[f.name] = kind.from_dict(full[f.name]) if is_section else full[f.name]
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def to_config(self) -> dict:
+        """The resolved configuration: every key, defaults filled in."""
+        return {f.name: (v.to_dict() if isinstance(v := getattr(self, f.name), Section) else v)
+                for f in dataclasses.fields(self)}
+
+    def check(self, n_features: int | None = None) -> None:
+        """Every rule that involves more than one key (the schema checks keys one at a time). With
+        ``n_features`` (known once the data file is read), also the rules that depend on it."""
+        s = self.split
+        if s.test_fraction + s.val_fraction >= 0.9:
+            raise RFEError(f"split.test_fraction + split.val_fraction = {s.test_fraction + s.val_fraction:g}: "
+                           "they must leave at least 10% of the rows for training")
+        tol = self.evaluation.tolerances
+        if len(set(tol)) != len(tol):
+            raise RFEError(f"evaluation.tolerances has duplicates: {tol}")
+        if n_features is not None and self.rfe.min_features >= n_features:
+            raise RFEError(
+                f"rfe.min_features ({self.rfe.min_features}) must be below the number of features ({n_features}): "
+                "there is nothing to eliminate. Lower rfe.min_features or add features."
+            )
+
+    # ---------------------------------------------------------------------------- views for the modules
+
+    def data_spec(self):
+        """What :mod:`rfe_lib.data` and :mod:`rfe_lib.features` need: the data and features sections."""
+        from .data import DataSpec
+
+        d, f = self.data, self.features
+        return DataSpec(path=d.path, target=d.target, features=None if d.features is None else tuple(d.features),
+                        drop=tuple(d.drop), id_column=d.id_column, cyclic=dict(f.cyclic), angles=dict(f.angles),
+                        derived={k: dict(v) for k, v in f.derived.items()})
+
+    def model_spec(self):
+        """Everything needed to build a model: the model section, imputation, the target's unit and the seed."""
+        from .models import ModelSpec
+
+        m = self.model
+        return ModelSpec(estimator=m.estimator, params=dict(m.params), scale=m.scale, impute=self.features.impute,
+                         angle_unit=self.target_angle, allowed_modules=tuple(m.allowed_modules), seed=self.split.seed)
+
+    def plan_key(self, *extra) -> str:
+        """A short hash of every setting the plan depends on (all but :attr:`PRESENTATION`), and of ``extra``."""
+        config = {k: v for k, v in self.to_config().items() if k not in self.PRESENTATION}
+        blob = json.dumps([config, *extra], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:24]
+

@@ -1,0 +1,73 @@
+# Figures, from the registry (rfe_lib/figures/registry.py). A round's figures of one family (errors, residuals
+# against the top features, importance, hyperparameter search) are drawn by one job, every PNG a declared output,
+# and the rounds' jobs run in parallel under -j. Rounds that do not have the same figures (the last rounds have
+# fewer top features) get a rule of their own, so each rule's outputs are exactly its rounds' PNGs. A figure job
+# imports numpy, pyarrow and matplotlib only (no pandas, no scikit-learn).
+
+for group in FIGURE_GROUPS:
+
+    rule:
+        name:
+            group.rule
+        input:
+            unpack(figure_inputs(group)),
+        output:
+            **{
+                name: report(
+                    f"{PLOT_DIR}/round_{{r}}/{name}.png",
+                    caption=caption(name),
+                    category=round_category,
+                    subcategory=FIGURES.figure(name)[0].subcategory,
+                    labels=lambda wc, name=name: {
+                        "round": str(int(wc.r)),
+                        "figure": FIGURES.title(name),
+                    },
+                )
+                for name in group.names
+            },
+        log:
+            f"{RUN}/logs/round_{{r}}/figures_{group.family}.log",
+        params:
+            options=figure_options(group),
+            dpi=SETTINGS.plots.dpi,
+            code=script_code("figures"),
+        wildcard_constraints:
+            r="|".join(f"{r:03d}" for r in group.rounds),
+        threads: 1
+        resources:
+            mem_mb=PLOT_MEM_MB,
+            runtime=10,
+        conda:
+            ENV_PLOT
+        script:
+            "../scripts/figures.py"
+
+
+rule figures_summary:
+    input:
+        **summary_figure_inputs(),
+    output:
+        **{
+            f.name: report(
+                f"{PLOT_DIR}/summary/{f.name}.png",
+                caption=caption(f.name),
+                category="Across rounds",
+                subcategory=f.subcategory,
+                labels={"figure": f.title},
+            )
+            for f in FIGURES.SUMMARY_FIGURES
+        },
+    log:
+        f"{RUN}/logs/figures_summary.log",
+    params:
+        options=SUMMARY_FIGURE_OPTIONS,
+        dpi=SETTINGS.plots.dpi,
+        code=script_code("figures"),
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    conda:
+        ENV_PLOT
+    script:
+        "../scripts/figures.py"

@@ -1,0 +1,26 @@
+"""The round's importance method (LOFO, ...) on one shard of the round's features."""
+
+from rfe_lib.job import run
+
+
+def main(smk, log):
+    import pandas as pd
+
+    from rfe_lib.cv import load_training
+    from rfe_lib.features import columns_of
+    from rfe_lib.importance import from_params
+    from rfe_lib.models import ModelSpec
+    from rfe_lib.search.base import best_params
+
+    method = from_params(smk.params.method)
+    features = pd.read_parquet(smk.input.features)["feature"].tolist()
+    fmap = pd.read_parquet(smk.input.feature_map)
+    per_feature = {f: columns_of(fmap, [f]) for f in features}
+    data = load_training(smk.input.table, smk.input.split, columns_of(fmap, features), smk.params.folds)
+    shard = int(smk.wildcards.s)
+    method.run_shard(data, ModelSpec.from_params(smk.params.model), best_params(pd.read_parquet(smk.input.best)),
+                     features, per_feature, smk.params.metric, shard, smk.params.n_shards, smk.output[0],
+                     label=f"{method.title} round {smk.wildcards.r} shard {shard}", logger=log)
+
+
+run(main, snakemake)  # noqa: F821
