@@ -23,14 +23,9 @@ report: report_description()
 
 
 # Bookkeeping jobs that take a second: on a cluster they run on the head node instead of waiting in
-# the queue (locally this changes nothing).
+# the queue (locally this changes nothing). The eliminate_<r> rules say so themselves (rounds.smk).
 localrules:
     all,
-    round_features,
-    hpo_merge,
-    importance_merge,
-    eliminate,
-    evaluate,
     summarize,
     report_texts,
 

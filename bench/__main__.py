@@ -3,7 +3,8 @@
 Sections: ``hpo`` (HPO shard memory and time vs grid size), ``lofo`` (LOFO shard memory and time vs
 feature count), ``lofo_dummy`` (the same LOFO jobs with an estimator that holds nothing: the
 pipeline's own share), ``overhead`` (pipeline vs in-process loop on the bundled example, and per-script
-start-up, measured from the same run's jobs), ``overhead_mid`` (the same with a mid-size
+start-up, measured from the same run's jobs), ``mlxtend`` (the pipeline against mlxtend's backward selection on the
+same folds, and the bundled example end to end; needs ``pip install -e '.[bench]'``), ``overhead_mid`` (the same with a mid-size
 144-configuration grid; about 35 minutes, so ``all --quick`` leaves it out), ``dag`` (``snakemake -n``
 and a no-op rerun of a long run), ``formats`` (Parquet vs xlsx). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
@@ -18,7 +19,7 @@ import time
 
 from . import common
 
-SECTIONS = ("hpo", "lofo", "lofo_dummy", "overhead", "overhead_mid", "dag", "formats")
+SECTIONS = ("hpo", "lofo", "lofo_dummy", "overhead", "overhead_mid", "mlxtend", "dag", "formats")
 
 SIZES = {
     "quick": {"hpo_rows": 2_000, "hpo_sizes": [100, 1000, 10_000], "lofo_rows": 5_000,
@@ -59,6 +60,11 @@ def run_section(name: str, mode: str) -> None:
 
         rec = overhead.measure(s["overhead_min_features"], case="mid")
         rec.pop("job_records")
+    elif name == "mlxtend":
+        from . import versus
+
+        rec = versus.measure()
+        rec.update(versus.example_end_to_end())
     elif name == "dag":
         from . import dag
 

@@ -53,6 +53,20 @@ def fit_and_predict(X, split, spec: ModelSpec, params: dict):
     return model, out
 
 
+def metrics_by_set(predictions, tolerances, angle_unit=None):
+    """Every metric of each set (train, val, test) of a predictions table: ``eval/metrics.parquet``."""
+    import pandas as pd
+
+    from .metrics import metric_row
+    from .vocab import SETS
+
+    rows = []
+    for name in SETS:
+        part = predictions[predictions["set"] == name]
+        rows.append({"set": name, **metric_row(part["y_true"], part["y_pred"], tolerances, angle_unit)})
+    return pd.DataFrame(rows)
+
+
 def load_model(path, results_dir):
     """Load a fitted model, but only from inside this run's own results folder.
 

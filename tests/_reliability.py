@@ -42,8 +42,9 @@ NOT_COMPARED = ("logs", "benchmarks")
 TMP_MARK = ".rfe-tmp-"
 
 # Rules of the core pipeline (validation to summary): none of them may rerun for a figure setting.
-CORE_RULES = {"validate_data", "split_data", "engineer_features", "round_features", "hpo_shard", "hpo_merge",
-              "train_model", "evaluate", "importance_shard", "importance_merge", "eliminate", "summarize"}
+# (``eliminate`` stands for the per-round rules eliminate_000, eliminate_001, ...: see rule_name)
+CORE_RULES = {"validate_data", "split_data", "engineer_features", "hpo_shard", "train_model", "importance_shard",
+              "eliminate", "summarize"}
 
 HOOK = '''
 import os
@@ -252,11 +253,16 @@ def planned_jobs(workdir: Path, *args: str, configfile: str = "config.yaml", sna
     return jobs
 
 
+def rule_name(rule: str) -> str:
+    """A rule's name, the per-round elimination rules (``eliminate_003``) counted as one, ``eliminate``."""
+    return "eliminate" if re.fullmatch(r"eliminate_\d+", rule) else rule
+
+
 def rule_counts(jobs) -> dict[str, int]:
     counts = {}
     for j in jobs:
         if j.rule != "all":
-            counts[j.rule] = counts.get(j.rule, 0) + 1
+            counts[rule_name(j.rule)] = counts.get(rule_name(j.rule), 0) + 1
     return counts
 
 

@@ -157,7 +157,7 @@ def compare(old_run: Path, new_run: Path, new_tree: Path) -> bool:
     print(f"  identical: {len(same)} artifacts")
     for rel, problem in differ:
         print(f"  DIFFERENT {rel}: {problem}")
-    for rel in only_old:
+    for rel in _folded(only_old):
         print(f"  only in the old tree's run: {rel}")
     for rel in _folded(only_new):
         print(f"  only in the new tree's run: {rel}")

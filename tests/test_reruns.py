@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import REPO, small_frame
-from _reliability import CORE_RULES, RUN, base_env, baseline, copy_workdir, planned_jobs, rule_counts, run
+from _reliability import CORE_RULES, RUN, base_env, baseline, copy_workdir, planned_jobs, rule_counts, rule_name, run
 from rfe_lib.fingerprint import module_closure, script_modules
 from rfe_lib.figures import registry
 
@@ -69,12 +69,12 @@ def test_grid_change_reruns_hpo_and_what_follows_not_validation_or_split(finishe
     jobs = planned_jobs(finished, configfile=variant(finished, "grid.yaml", edit))
     counts = rule_counts(jobs)
     core = {rule: n for rule, n in counts.items() if rule in CORE_RULES}
-    per_round = ("hpo_shard", "hpo_merge", "train_model", "evaluate", "importance_shard", "importance_merge",
-                 "eliminate")
-    assert core == {**{rule: N_ROUNDS for rule in per_round}, "round_features": N_ROUNDS - 1, "summarize": 1}
-    params_changed = {j.rule for j in jobs if j.reason.startswith("Params have changed")}
-    assert "hpo_shard" in params_changed and params_changed <= {"hpo_shard", "hpo_merge"} | RECORDS_CONFIG
-    downstream_only(jobs, {"hpo_shard", "hpo_merge"} | RECORDS_CONFIG)
+    per_round = ("hpo_shard", "train_model", "importance_shard", "eliminate")
+    assert core == {**{rule: N_ROUNDS for rule in per_round}, "summarize": 1}
+    params_changed = {rule_name(j.rule) for j in jobs if j.reason.startswith("Params have changed")}
+    searched = {"hpo_shard", "train_model", "importance_shard", "eliminate"}  # every job that reads the search
+    assert "hpo_shard" in params_changed and params_changed <= searched | RECORDS_CONFIG
+    downstream_only(jobs, searched | RECORDS_CONFIG)
 
 
 def test_data_change_reruns_everything(finished, tmp_path):
@@ -125,8 +125,9 @@ def test_script_modules_follow_imports():
     assert {"search", "search.base"} <= set(script_modules(REPO / "workflow" / "scripts" / "train_model.py"))
     assert {"importance", "importance.lofo", "importance.base"} <= set(
         script_modules(REPO / "workflow" / "scripts" / "importance_shard.py"))
-    assert {"io", "job"} <= set(script_modules(REPO / "workflow" / "scripts" / "eliminate.py"))
-    assert not {"search", "importance"} & set(script_modules(REPO / "workflow" / "scripts" / "eliminate.py"))
+    assert {"io", "job", "elimination", "importance.base"} <= set(
+        script_modules(REPO / "workflow" / "scripts" / "eliminate.py"))
+    assert not {"models", "cv", "training"} & set(script_modules(REPO / "workflow" / "scripts" / "split_data.py"))
     # a figure job runs no modelling code: editing it redraws nothing
     assert not {"models", "cv", "search", "importance", "settings"} & set(
         script_modules(REPO / "workflow" / "scripts" / "figures.py"))
@@ -169,13 +170,12 @@ def test_editing_rfe_lib_reruns_the_jobs_whose_code_changed_and_only_those(finis
     jobs = planned_jobs(workdir, snakefile=snakefile)
     counts = rule_counts(jobs)
     core = {rule: n for rule, n in counts.items() if rule in CORE_RULES}
-    assert core == {"importance_shard": N_ROUNDS, "importance_merge": N_ROUNDS, "eliminate": N_ROUNDS,
-                    "round_features": N_ROUNDS - 1, "hpo_shard": N_ROUNDS - 1, "hpo_merge": N_ROUNDS - 1,
-                    "train_model": N_ROUNDS - 1, "evaluate": N_ROUNDS - 1, "summarize": 1}
+    assert core == {"importance_shard": N_ROUNDS, "eliminate": N_ROUNDS, "hpo_shard": N_ROUNDS - 1,
+                    "train_model": N_ROUNDS - 1, "summarize": 1}
     changed = {(j.rule, j.wildcards) for j in jobs if j.reason.startswith("Params have changed")}
     assert ("importance_shard", "r=000, s=00") in changed
-    assert {rule for rule, _ in changed} <= {"importance_shard", "importance_merge"}
-    downstream_only(jobs, {"importance_shard", "importance_merge"})
+    assert {rule_name(rule) for rule, _ in changed} <= {"importance_shard", "eliminate"}
+    downstream_only(jobs, {"importance_shard"} | {f"eliminate_{r:03d}" for r in range(N_ROUNDS)})
 
     # The jobs import the copy's rfe_lib (not the installed one): run one and look.
     mark = tmp_path / "imported.txt"

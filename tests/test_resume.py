@@ -136,7 +136,8 @@ def test_a_run_writes_only_what_its_rules_declare(reference):
 
 
 def test_a_failing_job_removes_its_outputs_and_keeps_the_rest(reference, tmp_path):
-    """train_model writes model.joblib, then fails writing predictions: Snakemake removes the model file too."""
+    """train_model writes the search results and model.joblib, then fails writing predictions: Snakemake removes every
+    output of that job."""
     workdir = new_workdir(tmp_path)
     run_dir = workdir / RUN
     env, _ = hook_env(tmp_path, fail=["*/round_000/model/predictions.parquet"])
@@ -146,12 +147,13 @@ def test_a_failing_job_removes_its_outputs_and_keeps_the_rest(reference, tmp_pat
 
     model_dir = run_dir / "round_000" / "model"
     assert not (model_dir / "model.joblib").exists() and not (model_dir / "predictions.parquet").exists()
+    assert not (run_dir / "round_000" / "hpo" / "best.parquet").exists()  # written before the failure, removed
     assert stale_temporaries(run_dir) == []
     # Every other file is whole and identical to the uninterrupted run's.
     assert_whole(run_dir)
     ref = reference / RUN
     kept = {rel for rel in files_under(run_dir) if not rel.startswith(("logs/", "benchmarks/"))}
-    assert {"data/validation.parquet", "split/indices.parquet", "round_000/hpo/best.parquet"} <= kept
+    assert {"data/validation.parquet", "split/indices.parquet", "round_000/hpo/shard_00.parquet"} <= kept
     for rel in kept:
         if rel.endswith(".parquet"):
             a, b = pd.read_parquet(ref / rel), pd.read_parquet(run_dir / rel)
@@ -165,4 +167,4 @@ def test_a_failing_job_removes_its_outputs_and_keeps_the_rest(reference, tmp_pat
     planned = {(j.rule, j.wildcards) for j in planned_jobs(workdir)}
     assert ("train_model", "r=000") in planned
     assert not {r for r, _ in planned} & {"validate_data", "split_data", "engineer_features"}
-    assert not {(r, w) for r, w in planned if r in ("hpo_shard", "hpo_merge") and "r=000" in w}
+    assert not {(r, w) for r, w in planned if r in ("hpo_shard", "importance_shard") and "r=000" in w}

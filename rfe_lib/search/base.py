@@ -181,6 +181,15 @@ def merge_shards(paths):
     return table.sort_by("config_id").to_pandas()
 
 
+def search_results(paths, search: SearchStrategy):
+    """A round's search result table (every shard merged, checked complete) and its best configuration's row.
+    Every job that needs them (the final model, the importance shards, the elimination) merges the shards itself:
+    a cheap read, and no merge job between a round's fitting jobs."""
+    results = merge_shards(paths)
+    check_complete(results, search.candidates(0))
+    return results, best_config(results)
+
+
 def ranked(results):
     """The configurations that did not fail, best first (lowest mean loss; ties: lowest config id)."""
     ok = results[results["error"].isna() & results["mean"].notna()]

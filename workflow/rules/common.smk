@@ -106,16 +106,13 @@ def hpo_shard_paths(wildcards):
     return [f"{rdir(wildcards.r)}/hpo/shard_{s:02d}.parquet" for s in range(HPO_SHARDS)]
 
 
-def importance_shard_paths(wildcards):
-    r = int(wildcards.r)
-    return [f"{rdir(r)}/importance/shard_{s:02d}.parquet" for s in range(IMPORTANCE_SHARDS[r])]
-
-
-def round_inputs(wildcards):
-    r = int(wildcards.r)
-    if r == 0:
-        return {"feature_map": f"{RUN}/data/feature_map.parquet"}
-    return {"previous": f"{rdir(r - 1)}/features.parquet", "eliminated": f"{rdir(r - 1)}/eliminated.parquet"}
+# What every fitting job of a round reads: the engineered table, the feature map, the split and the round's features.
+ROUND_DATA = {
+    "table": f"{RUN}/data/features.parquet",
+    "feature_map": f"{RUN}/data/feature_map.parquet",
+    "split": f"{RUN}/split/indices.parquet",
+    "features": f"{RUN}/round_{{r}}/features.parquet",
+}
 
 
 # Resources scale with the input: memory with the engineered table's size, runtime with the fits.

@@ -50,6 +50,7 @@ rule engineer_features:
     output:
         table=f"{RUN}/data/features.parquet",
         feature_map=f"{RUN}/data/feature_map.parquet",
+        features=f"{RUN}/round_000/features.parquet",
     log:
         f"{RUN}/logs/engineer_features.log",
     params:

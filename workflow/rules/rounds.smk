@@ -1,36 +1,15 @@
-# One RFE round r: features -> sharded HPO -> best model -> evaluation -> sharded importance -> elimination.
-# The search strategy (SEARCH) and the round's importance method (METHODS[r]) reach the jobs as params.
-# The rounds form a static chain (round r's features come from round r-1's elimination), and the
-# number of rounds is fixed by the plan, so `snakemake -n` lists every job of every round. The chain's
-# jobs carry CHAIN_PRIORITY (common.smk): with free cores, the next round starts before any figure.
-
-
-rule round_features:
-    input:
-        unpack(round_inputs),
-    output:
-        f"{RUN}/round_{{r}}/features.parquet",
-    log:
-        f"{RUN}/logs/round_{{r}}/round_features.log",
-    params:
-        code=script_code("round_features"),
-    priority: CHAIN_PRIORITY
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    conda:
-        ENV_MODEL
-    script:
-        "../scripts/round_features.py"
+# One RFE round r: sharded HPO -> sharded importance -> elimination, which writes the next round's features; the
+# round's final model and its evaluation run beside the importance jobs. Every consumer of the search merges its
+# shards itself (a cheap read), so no bookkeeping job stands between a round's fitting jobs: the chain is
+# hpo_shard -> importance_shard -> eliminate_<r> -> hpo_shard of round r + 1. The search strategy (SEARCH) and the
+# round's importance method (METHODS[r]) reach the jobs as params. The number of rounds is fixed by the plan, so
+# `snakemake -n` lists every job of every round. The chain's jobs carry CHAIN_PRIORITY (common.smk): with free
+# cores, the next round starts before any figure.
 
 
 rule hpo_shard:
     input:
-        table=f"{RUN}/data/features.parquet",
-        feature_map=f"{RUN}/data/feature_map.parquet",
-        split=f"{RUN}/split/indices.parquet",
-        features=f"{RUN}/round_{{r}}/features.parquet",
+        **ROUND_DATA,
     output:
         f"{RUN}/round_{{r}}/hpo/shard_{{s}}.parquet",
     log:
@@ -54,42 +33,22 @@ rule hpo_shard:
         "../scripts/hpo_shard.py"
 
 
-rule hpo_merge:
+rule train_model:
     input:
-        hpo_shard_paths,
+        **ROUND_DATA,
+        hpo=hpo_shard_paths,
     output:
         results=f"{RUN}/round_{{r}}/hpo/results.parquet",
         best=f"{RUN}/round_{{r}}/hpo/best.parquet",
-    log:
-        f"{RUN}/logs/round_{{r}}/hpo_merge.log",
-    params:
-        search=SEARCH.to_params(),
-        code=script_code("hpo_merge"),
-    priority: CHAIN_PRIORITY
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        ENV_MODEL
-    script:
-        "../scripts/hpo_merge.py"
-
-
-rule train_model:
-    input:
-        table=f"{RUN}/data/features.parquet",
-        feature_map=f"{RUN}/data/feature_map.parquet",
-        split=f"{RUN}/split/indices.parquet",
-        features=f"{RUN}/round_{{r}}/features.parquet",
-        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
-    output:
         model=f"{RUN}/round_{{r}}/model/model.joblib",
         predictions=f"{RUN}/round_{{r}}/model/predictions.parquet",
+        metrics=f"{RUN}/round_{{r}}/eval/metrics.parquet",
     log:
         f"{RUN}/logs/round_{{r}}/train_model.log",
     params:
         model=MODEL,
+        search=SEARCH.to_params(),
+        tolerances=SETTINGS.evaluation.tolerances,
         code=script_code("train_model"),
     priority: RESULT_PRIORITY
     threads: SETTINGS.hpo.threads
@@ -102,35 +61,10 @@ rule train_model:
         "../scripts/train_model.py"
 
 
-rule evaluate:
-    input:
-        f"{RUN}/round_{{r}}/model/predictions.parquet",
-    output:
-        f"{RUN}/round_{{r}}/eval/metrics.parquet",
-    log:
-        f"{RUN}/logs/round_{{r}}/evaluate.log",
-    params:
-        tolerances=SETTINGS.evaluation.tolerances,
-        angle_unit=SETTINGS.target_angle,
-        code=script_code("evaluate"),
-    priority: RESULT_PRIORITY
-    threads: 1
-    resources:
-        mem_mb=mem_mb(1),
-        runtime=5,
-    conda:
-        ENV_MODEL
-    script:
-        "../scripts/evaluate.py"
-
-
 rule importance_shard:
     input:
-        table=f"{RUN}/data/features.parquet",
-        feature_map=f"{RUN}/data/feature_map.parquet",
-        split=f"{RUN}/split/indices.parquet",
-        features=f"{RUN}/round_{{r}}/features.parquet",
-        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
+        **ROUND_DATA,
+        hpo=hpo_shard_paths,
     output:
         f"{RUN}/round_{{r}}/importance/shard_{{s}}.parquet",
     log:
@@ -139,8 +73,8 @@ rule importance_shard:
         f"{RUN}/benchmarks/round_{{r}}/importance_shard_{{s}}.tsv"
     params:
         model=MODEL,
+        search=SEARCH.to_params(),
         method=lambda wc: METHODS[int(wc.r)].to_params(),
-        metric=SETTINGS.hpo.metric,
         folds=FOLDS,
         n_shards=lambda wc: IMPORTANCE_SHARDS[int(wc.r)],
         code=script_code("importance_shard"),
@@ -156,44 +90,34 @@ rule importance_shard:
         "../scripts/importance_shard.py"
 
 
-rule importance_merge:
-    input:
-        shards=importance_shard_paths,
-        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
-        features=f"{RUN}/round_{{r}}/features.parquet",
-    output:
-        f"{RUN}/round_{{r}}/importance/importance.parquet",
-    log:
-        f"{RUN}/logs/round_{{r}}/importance_merge.log",
-    params:
-        code=script_code("importance_merge"),
-    priority: CHAIN_PRIORITY
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        ENV_MODEL
-    script:
-        "../scripts/importance_merge.py"
+# Elimination writes the next round's features.parquet, so each round has a rule of its own (a rule's outputs
+# share its wildcards, and round r + 1 cannot be written as a wildcard of round r).
+for r in ROUNDS:
 
-
-rule eliminate:
-    input:
-        f"{RUN}/round_{{r}}/importance/importance.parquet",
-    output:
-        f"{RUN}/round_{{r}}/eliminated.parquet",
-    log:
-        f"{RUN}/logs/round_{{r}}/eliminate.log",
-    params:
-        k=lambda wc: PLAN.eliminate[int(wc.r)],
-        code=script_code("eliminate"),
-    priority: CHAIN_PRIORITY
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    conda:
-        ENV_MODEL
-    script:
-        "../scripts/eliminate.py"
+    rule:
+        name:
+            f"eliminate_{r:03d}"
+        input:
+            importance=[f"{rdir(r)}/importance/shard_{s:02d}.parquet" for s in range(IMPORTANCE_SHARDS[r])],
+            hpo=[f"{rdir(r)}/hpo/shard_{s:02d}.parquet" for s in range(HPO_SHARDS)],
+            features=f"{rdir(r)}/features.parquet",
+        output:
+            importance=f"{rdir(r)}/importance/importance.parquet",
+            eliminated=f"{rdir(r)}/eliminated.parquet",
+            **({"next_features": f"{rdir(r + 1)}/features.parquet"} if r + 1 < len(ROUNDS) else {}),
+        log:
+            f"{RUN}/logs/round_{r:03d}/eliminate.log",
+        params:
+            k=PLAN.eliminate[r],
+            search=SEARCH.to_params(),
+            code=script_code("eliminate"),
+        localrule: True  # bookkeeping of a second: on a cluster, the head node runs it
+        priority: CHAIN_PRIORITY
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        conda:
+            ENV_MODEL
+        script:
+            "../scripts/eliminate.py"

@@ -1,4 +1,5 @@
-"""Eliminate the round's k least important features (ties broken by name)."""
+"""The round's importance table (its shards with the search's best per-fold losses), the k least important features
+(ties broken by name), and the next round's features."""
 
 from rfe_lib.job import run
 
@@ -6,12 +7,25 @@ from rfe_lib.job import run
 def main(smk, log):
     import pandas as pd
 
+    from rfe_lib.elimination import eliminate, next_features
+    from rfe_lib.importance import importance_table
     from rfe_lib.io import write_parquet
-    from rfe_lib.elimination import eliminate
+    from rfe_lib.search import from_params
+    from rfe_lib.search.base import search_results
 
-    gone = eliminate(pd.read_parquet(smk.input[0]), smk.params.k)
+    features = pd.read_parquet(smk.input.features)["feature"].tolist()
+    _, best = search_results(smk.input.hpo, from_params(smk.params.search))
+    shards = pd.concat([pd.read_parquet(p) for p in smk.input.importance], ignore_index=True)
+    imp = importance_table(shards, best, features)
+    log.info("\n%s", imp[["feature", "importance_mean", "importance_std"]].to_string(index=False))
+    write_parquet(imp, smk.output.importance)
+    gone = eliminate(imp, smk.params.k)
     log.info("eliminated %d: %s", len(gone), ", ".join(gone["feature"]))
-    write_parquet(gone, smk.output[0])
+    write_parquet(gone, smk.output.eliminated)
+    if "next_features" in smk.output.keys():
+        kept = next_features(features, gone["feature"])
+        log.info("next round: %d features: %s", len(kept), ", ".join(kept))
+        write_parquet(pd.DataFrame({"feature": kept}), smk.output.next_features)
 
 
 run(main, snakemake)  # noqa: F821

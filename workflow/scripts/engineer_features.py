@@ -20,6 +20,7 @@ def main(smk, log):
     log.info("%d features, %d model columns", len({r['feature'] for r in fmap}), table.shape[1])
     write_parquet(table, smk.output.table)
     write_parquet(pd.DataFrame(fmap, columns=["feature", "column", "kind"]), smk.output.feature_map)
+    write_parquet(pd.DataFrame({"feature": list(dict.fromkeys(r["feature"] for r in fmap))}), smk.output.features)
 
 
 run(main, snakemake)  # noqa: F821

@@ -1,4 +1,5 @@
-"""Fit the round's best configuration on all training rows; predict train, validation and test rows."""
+"""The round's search results and best configuration (its shards merged), the best configuration fitted on all
+training rows, its predictions for every row, and its metrics per set."""
 
 from rfe_lib.job import run
 
@@ -10,18 +11,30 @@ def main(smk, log):
     from rfe_lib.features import columns_of
     from rfe_lib.io import atomic_path, write_parquet
     from rfe_lib.models import ModelSpec
-    from rfe_lib.search.base import best_params
-    from rfe_lib.training import fit_and_predict, load_columns
+    from rfe_lib.search import from_params
+    from rfe_lib.search.base import best_params, search_results
+    from rfe_lib.training import fit_and_predict, load_columns, metrics_by_set
 
+    results, best = search_results(smk.input.hpo, from_params(smk.params.search))
+    log.info("%d configurations, %d failed; best: id %d, mean %.6g, params %s", len(results),
+             int(results["error"].notna().sum()), best.at[0, "config_id"], best.at[0, "mean"], best.at[0, "params"])
+    write_parquet(results, smk.output.results)
+    write_parquet(best, smk.output.best)
+
+    spec = ModelSpec.from_params(smk.params.model)
     features = pd.read_parquet(smk.input.features)["feature"].tolist()
     columns = columns_of(pd.read_parquet(smk.input.feature_map), features)
-    params = best_params(pd.read_parquet(smk.input.best))
+    params = best_params(best)
     model, predictions = fit_and_predict(load_columns(smk.input.table, columns), pd.read_parquet(smk.input.split),
-                                         ModelSpec.from_params(smk.params.model), params)
+                                         spec, params)
     log.info("fitted %s on %d columns", params, len(columns))
     with atomic_path(smk.output.model) as tmp:
         joblib.dump({"model": model, "columns": columns, "features": features, "params": params}, tmp)
     write_parquet(predictions, smk.output.predictions)
+
+    metrics = metrics_by_set(predictions, smk.params.tolerances, spec.angle_unit)
+    log.info("\n%s", metrics.to_string(index=False))
+    write_parquet(metrics, smk.output.metrics)
 
 
 run(main, snakemake)  # noqa: F821
