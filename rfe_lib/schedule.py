@@ -39,9 +39,19 @@ def round_schedule(n_features: int, step, min_features: int) -> list[int]:
         counts.append(counts[-1] - k)
 
 
-def resolve_shards(requested, n_items: int, cpus: int) -> int:
-    """Shard count: ``auto`` means one per CPU; never more shards than items, never fewer than one."""
-    wanted = cpus if requested == "auto" else int(requested)
+# ``auto`` shards: a shard is a process (Python, scikit-learn and the data to load: about as long as ten small fits),
+# so a shard gets at least this many fits. Decided from the plan's fit counts, never from timings, so every machine
+# (and every cluster job that re-parses the workflow) cuts the work the same way.
+MIN_FITS_PER_SHARD = 10
+
+
+def resolve_shards(requested, n_items: int, cpus: int, fits_per_item: int = 1) -> int:
+    """Shard count: ``auto`` means one per CPU, but no more than leaves each shard :data:`MIN_FITS_PER_SHARD` fits;
+    never more shards than items, never fewer than one. An explicit count is kept (capped by the items)."""
+    if requested == "auto":
+        wanted = min(cpus, n_items * fits_per_item // MIN_FITS_PER_SHARD)
+    else:
+        wanted = int(requested)
     return max(1, min(wanted, n_items))
 
 

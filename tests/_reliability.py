@@ -290,7 +290,7 @@ def _comparable(path: Path, shard_union: bool):
             if "item" in df.columns:  # the Provenance sheet records when the run started and ended
                 df = df[~df["item"].isin(TIMING_ITEMS)].reset_index(drop=True)
             if shard_union and "key" in df.columns:  # the Config sheet records the shard counts that differ
-                df = df[~df["key"].astype(str).str.fullmatch(r"(hpo|importance)\.shards")].reset_index(drop=True)
+                df = df[~df["key"].astype(str).str.fullmatch(r"(hpo|importance|lofo)\.shards")].reset_index(drop=True)
             out[name] = df
         return out
     if suffix == ".joblib":
@@ -311,7 +311,7 @@ def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
     for rel in sorted(files_under(run_dir)):
         if rel.split("/")[0] in NOT_COMPARED:
             continue
-        m = re.fullmatch(r"(round_\d+/(?:hpo|importance))/shard_\d+\.parquet", rel)
+        m = re.fullmatch(r"(round_\d+/(?:hpo|importance|lofo))/shard_\d+\.parquet", rel)  # lofo: the old name
         if shard_union and m:
             shards.setdefault(m.group(1), []).append(_comparable(run_dir / rel, shard_union))
             continue

@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _reliability import TIMING_ITEMS, _comparable, files_under  # noqa: E402
+from _reliability import TIMING_ITEMS, artifacts as _artifacts  # noqa: E402
 from conftest import ANGLE_CONFIG, SMALL_CONFIG, angle_frame, base_env, small_frame  # noqa: E402
 
 # Old path (a regular expression) -> new path; old workbook sheet -> new sheet.
@@ -38,7 +38,6 @@ RENAMED = [
 ]
 RENAMED_SHEETS = {"LOFO": "Importance"}
 RENAMED_KEYS = [(r"lofo\.(.*)", r"importance.\1")]  # config keys (the workbook's Config sheet)
-NOT_COMPARED = ("logs", "benchmarks")
 
 
 def prepare(case: str, workdir: Path, tree: Path) -> tuple[Path, str]:
@@ -83,8 +82,9 @@ def renamed(rel: str) -> str:
 
 
 def artifacts(run_dir: Path) -> dict:
-    return {rel: _comparable(run_dir / rel, False) for rel in sorted(files_under(run_dir))
-            if rel.split("/")[0] not in NOT_COMPARED}
+    """Every artifact, a round's HPO or importance shards as one table: trees may cut the same rows into a
+    different number of shards (``auto`` shard counts), which changes no result."""
+    return _artifacts(run_dir, shard_union=True)
 
 
 def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> str | None:

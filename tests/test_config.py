@@ -39,8 +39,12 @@ def test_min_features_must_be_below_feature_count():
 
 def test_resolve_shards():
     assert resolve_shards("auto", 100, 8) == 8
-    assert resolve_shards("auto", 3, 8) == 3
+    assert resolve_shards("auto", 3, 8, fits_per_item=5) == 1  # 15 fits: not worth a second process
+    assert resolve_shards("auto", 4, 8, fits_per_item=5) == 2  # 20 fits: two shards of 10
+    assert resolve_shards("auto", 12, 2, fits_per_item=5) == 2  # capped by the CPUs
+    assert resolve_shards("auto", 3, 8, fits_per_item=100) == 3  # never more shards than items
     assert resolve_shards(4, 2, 8) == 2
+    assert resolve_shards(4, 3, 8, fits_per_item=1) == 3  # an explicit count is kept (capped by the items)
     assert resolve_shards(1, 0, 8) == 1
 
 

@@ -99,23 +99,23 @@ print(json.dumps({{"modules": sorted(sys.modules), "import_seconds": import_seco
 
 
 @pytest.mark.slow
-def test_dry_run_plans_one_job_per_figure_family_and_only_redraws_what_changed(small_run, tmp_path):
+def test_dry_run_plans_one_figure_job_per_round_and_only_redraws_what_changed(small_run, tmp_path):
     # a list-of-dicts grid and fewer top features: known at parse time, so the DAG lists every PNG
     grid = [{"learning_rate": [0.1, 0.2], "max_leaf_nodes": [7]}, {"learning_rate": [0.3], "max_leaf_nodes": [15]}]
     make_workdir(tmp_path, {"hpo": {"grid": grid}, "plots": {"top_features": 2}})
     counts = planned_rules(tmp_path)
-    # one job per round and family: errors, top 2 features, importance, hyperparameters
-    assert {k: v for k, v in counts.items() if k.startswith("figures")} == {
-        "figures_errors": 3, "figures_top": 3, "figures_importance": 3, "figures_hpo": 3, "figures_summary": 1}
+    # one job per round draws its errors, top 2 features, importance and hyperparameter figures
+    assert {k: v for k, v in counts.items() if k.startswith("figures")} == {"figures": 3, "figures_summary": 1}
     assert counts["workbook"] == 1 and counts["report_tables"] == 1 and counts["report_texts"] == 1
-    # a round with fewer features than plots.top_features has a rule of its own (exactly its PNGs)
+    # a round with fewer features than plots.top_features has a rule of its own (exactly its PNGs: 12, not 13)
     write_config(tmp_path, {"hpo": {"grid": grid}, "plots": {"top_features": 4}}, name="top4.yaml")
     counts = planned_rules(tmp_path, configfile="top4.yaml")
-    assert counts["figures_top_4"] == 2 and counts["figures_top_3"] == 1
-    # on a finished run, a plot setting redraws only the figures that use it
+    assert counts["figures"] == 2 and counts["figures_12"] == 1
+    # on a finished run, a plot setting redraws only the figure jobs that use it, not the summary figures
     # (the workbook's Config sheet shows every setting, so it is remade too)
     write_config(small_run, {"plots": {"ranked_configs": 3}}, name="ranked.yaml")
-    assert planned_rules(small_run, configfile="ranked.yaml") == {"figures_hpo": 3, "workbook": 1, "all": 1}
+    assert planned_rules(small_run, configfile="ranked.yaml") == {"figures": 2, "figures_12": 1, "workbook": 1,
+                                                                   "all": 1}
 
 
 

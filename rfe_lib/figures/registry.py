@@ -209,7 +209,7 @@ def caption_template(name: str) -> str:
 class FigureGroup:
     """The figures of one family that a set of rounds share: one job per round draws them (one rule per group)."""
 
-    family: str
+    family: str                   # the family, or "round" for all figures of a round
     names: tuple[str, ...]
     rounds: tuple[int, ...]
     rule: str
@@ -221,19 +221,24 @@ class FigureGroup:
         return list(dict.fromkeys(k for f in self.figures() for k in f.needs))
 
 
-def figure_groups(schedule, settings) -> list[FigureGroup]:
-    """The round figures of a run (``schedule``: features per round), grouped into jobs: per family, the rounds
-    that have exactly the same figures. A family whose rounds all agree is one rule, ``figures_<family>``."""
-    by_family: dict[str, dict[tuple, list[int]]] = {}
+def figure_groups(schedule, settings, per: str = "round") -> list[FigureGroup]:
+    """The round figures of a run (``schedule``: features per round), grouped into jobs: ``per="round"`` draws
+    all figures of a round in one job, ``per="family"`` one job per round and family. Rounds that do not have
+    exactly the same figures (the last rounds may have fewer top features) get a rule of their own, so each rule's
+    outputs are exactly its rounds' PNGs: ``figures`` (or ``figures_<family>``) for the most common variant,
+    ``..._<n>`` with its number of figures for the others."""
+    by_key: dict[str, dict[int, list[str]]] = {}
     for r, n in enumerate(schedule):
         for name, fig, _ in round_figures(n, settings):
-            by_family.setdefault(fig.family, {}).setdefault(r, []).append(name)
+            key = "" if per == "round" else fig.family
+            by_key.setdefault(key, {}).setdefault(r, []).append(name)
     groups = []
-    for family, per_round in by_family.items():
+    for key, per_round in by_key.items():
         variants: dict[tuple, list[int]] = {}
         for r, names in per_round.items():
             variants.setdefault(tuple(names), []).append(r)
+        common = max(variants, key=lambda v: len(variants[v]))
         for names, rounds in variants.items():
-            rule = f"figures_{family}" if len(variants) == 1 else f"figures_{family}_{len(names)}"
-            groups.append(FigureGroup(family, names, tuple(rounds), rule))
+            rule = "_".join(filter(None, ("figures", key, None if names == common else str(len(names)))))
+            groups.append(FigureGroup(key or "round", names, tuple(rounds), rule))
     return groups

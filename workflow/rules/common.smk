@@ -45,8 +45,9 @@ METHODS = round_methods(SETTINGS, PLAN.schedule)  # the importance method of eac
 # `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
 # so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
 CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
-HPO_SHARDS = resolve_shards(SETTINGS.hpo.shards, PLAN.n_configs, CPUS)
-IMPORTANCE_SHARDS = [resolve_shards(SETTINGS.importance.shards, n, CPUS) for n in PLAN.schedule]
+HPO_SHARDS = resolve_shards(SETTINGS.hpo.shards, PLAN.n_configs, CPUS, FOLDS)
+IMPORTANCE_SHARDS = [resolve_shards(SETTINGS.importance.shards, n, CPUS, -(-m.fits(n, FOLDS, 1) // n))
+                     for n, m in zip(PLAN.schedule, METHODS)]
 # Scheduling: rounds run one after another, so the jobs that lead to the next round's features come
 # first whenever several are ready; the round's final model and metrics next; figures, the summary and
 # the workbook last. Figures then fill the cores the chain leaves idle (a merge, a lone shard) instead
@@ -138,7 +139,8 @@ def runtime_min(fits):
 # --- Figures (figures.smk): which PNGs each round has is fixed here, from the registry ---
 
 PLOT_DIR = f"{RUN}/plots"
-FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS)
+FIGURE_JOBS = "round"  # one job draws all of a round's figures ("family": one job per round and figure family)
+FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS)
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
 # Captions are written by the report_texts job; Snakemake reads them when it builds the report.
 CAPTIONS = Path(f"{RUN}/report/captions").resolve()

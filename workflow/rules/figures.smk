@@ -1,8 +1,7 @@
-# Figures, from the registry (rfe_lib/figures/registry.py). A round's figures of one family (errors, residuals
-# against the top features, importance, hyperparameter search) are drawn by one job, every PNG a declared output,
-# and the rounds' jobs run in parallel under -j. Rounds that do not have the same figures (the last rounds have
-# fewer top features) get a rule of their own, so each rule's outputs are exactly its rounds' PNGs. A figure job
-# imports numpy, pyarrow and matplotlib only (no pandas, no scikit-learn).
+# Figures, from the registry (rfe_lib/figures/registry.py). A round's figures are drawn by one job (FIGURE_JOBS in
+# common.smk), every PNG a declared output, and the rounds' jobs run in parallel under -j. Rounds that do not have
+# the same figures (the last rounds may have fewer top features) get a rule of their own, so each rule's outputs are
+# exactly its rounds' PNGs. A figure job imports numpy, pyarrow and matplotlib only (no pandas, no scikit-learn).
 
 for group in FIGURE_GROUPS:
 
@@ -26,7 +25,7 @@ for group in FIGURE_GROUPS:
                 for name in group.names
             },
         log:
-            f"{RUN}/logs/round_{{r}}/figures_{group.family}.log",
+            f"{RUN}/logs/round_{{r}}/" + ("figures.log" if group.family == "round" else f"figures_{group.family}.log"),
         params:
             options=figure_options(group),
             dpi=SETTINGS.plots.dpi,
