@@ -1,6 +1,7 @@
 """The real workflow on a 2,000-row slice of the example: 3 rounds, 4 configurations, 3 folds."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -137,3 +138,29 @@ def test_results_identical_with_three_shards(small_run, tmp_path):
 def test_lint_is_clean(small_run):
     proc = snakemake(small_run, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
+
+
+def test_with_one_configuration_the_importance_jobs_do_not_wait_for_the_search(tmp_path):
+    """A grid of one configuration: the importance shards know the best parameters without the HPO shards, so they
+    start beside them; the importances are still the CV losses recomputed from scratch."""
+    one = {"learning_rate": [0.2], "max_leaf_nodes": [15]}
+    make_workdir(tmp_path, {"hpo": {"grid": one}, "rfe": {"min_features": 4}}, n_rows=800)
+    dry = snakemake(tmp_path, "-n", "results/t/round_000/eliminated.parquet")
+    blocks = re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", dry.stdout + dry.stderr)
+    inputs = {re.search(r"rule (\w+):", b).group(1): re.search(r"input: (.*)", b).group(1)
+              for b in blocks if re.search(r"rule (\w+):", b) and re.search(r"input: (.*)", b)}
+    assert "hpo/shard" not in inputs["importance_shard"] and "hpo/shard_00" in inputs["eliminate_000"]
+    snakemake(tmp_path, "-j", "2", "results/t/round_000/eliminated.parquet")
+
+    table = artifact(tmp_path, "data/features.parquet")
+    fmap = artifact(tmp_path, "data/feature_map.parquet")
+    split = artifact(tmp_path, "split/indices.parquet")
+    train = split[split["set"] == "train"]
+    X, y, fold = table.iloc[train["row"].to_numpy()], train["y"].to_numpy(), train["fold"].to_numpy()
+    params = {"learning_rate": 0.2, "max_leaf_nodes": 15}
+    with_all = _direct_cv(X[fmap["column"].tolist()].to_numpy(), y, fold, params)
+    imp = artifact(tmp_path, "round_000/importance/importance.parquet").set_index("feature")
+    for f in imp.index:
+        drop = fmap.loc[fmap["feature"] == f, "column"].tolist()
+        without = _direct_cv(X[fmap["column"].tolist()].drop(columns=drop).to_numpy(), y, fold, params)
+        assert imp.loc[f, "importance_mean"] == pytest.approx((without - with_all).mean(), abs=1e-9)

@@ -63,6 +63,13 @@ class SearchStrategy:
         rung before (None for rung 0)."""
         raise NotImplementedError
 
+    def known_best(self) -> dict | None:
+        """The best configuration's parameters when the search cannot but choose it (one configuration to choose
+        from), else None. Jobs that only need the best parameters then need not wait for the search."""
+        if self.n_configs == 1:
+            return Grid(self.grid)[0]
+        return None
+
     def fits(self, n_folds: int) -> dict:
         """Fits of one round: ``fits`` (model fits made), ``fit_equivalents`` (fits weighted by their share of
         the full resource) and ``exhaustive`` (what the whole grid on every row costs)."""
@@ -188,6 +195,13 @@ def search_results(paths, search: SearchStrategy):
     results = merge_shards(paths)
     check_complete(results, search.candidates(0))
     return results, best_config(results)
+
+
+def round_best_params(search: SearchStrategy, paths) -> dict:
+    """The parameters of a round's best configuration: known without the search when it has one candidate,
+    else from the round's search shards (``paths``)."""
+    known = search.known_best()
+    return known if known is not None else best_params(search_results(paths, search)[1])
 
 
 def ranked(results):

@@ -1,5 +1,6 @@
 # One RFE round r: sharded HPO -> sharded importance -> elimination, which writes the next round's features; the
-# round's final model and its evaluation run beside the importance jobs. Every consumer of the search merges its
+# round's final model and its evaluation run beside the importance jobs (and with a grid of one configuration the
+# importance jobs run beside the HPO shards: they know the best parameters from the start). Every consumer of the search merges its
 # shards itself (a cheap read), so no bookkeeping job stands between a round's fitting jobs: the chain is
 # hpo_shard -> importance_shard -> eliminate_<r> -> hpo_shard of round r + 1. The search strategy (SEARCH) and the
 # round's importance method (METHODS[r]) reach the jobs as params. The number of rounds is fixed by the plan, so
@@ -64,7 +65,7 @@ rule train_model:
 rule importance_shard:
     input:
         **ROUND_DATA,
-        hpo=hpo_shard_paths,
+        hpo=hpo_shard_paths if SEARCH.known_best() is None else [],  # one configuration: no need to wait
     output:
         f"{RUN}/round_{{r}}/importance/shard_{{s}}.parquet",
     log:
