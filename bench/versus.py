@@ -43,7 +43,6 @@ def config() -> dict:
 
 def run_mlxtend(workdir: Path) -> dict:
     """Backward selection with mlxtend on the finished run's table, training rows and folds."""
-    import numpy as np
     import pandas as pd
     from mlxtend.feature_selection import SequentialFeatureSelector
     from sklearn.ensemble import HistGradientBoostingRegressor

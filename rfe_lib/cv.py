@@ -26,6 +26,7 @@ class TrainingData:
     y: "object"        # (n_train,) float64
     columns: list      # model column names, in X's column order
     folds: list        # [(fit positions, held-out positions)] into the train rows
+    subsample_seed: int = 0  # seeds the row subsamples of successive halving (the run's split.seed)
 
     def __post_init__(self):
         import numpy as np
@@ -53,19 +54,38 @@ class TrainingData:
             col[:] = col[perm]
         self._rows = None if order is None else order
 
-    def fold_views(self, k: int, n_columns: int | None = None):
-        """Read-only views ``(X_fit, X_held)`` of fold k over the first ``n_columns`` columns.
+    def fit_rows(self, k: int, fraction: float = 1.0):
+        """Positions (into the train rows, in row order) of the rows fold k fits on: all its fitting rows, or for
+        ``fraction < 1`` a subsample of ``ceil(fraction * n)`` of them, the first ones of a permutation seeded by
+        ``(subsample_seed, k)``, so a larger fraction keeps every row of a smaller one (successive halving)."""
+        import math
+
+        import numpy as np
+
+        fit_idx = self.folds[k][0]
+        if fraction >= 1.0:
+            return fit_idx
+        m = math.ceil(fraction * len(fit_idx))
+        chosen = np.random.default_rng([self.subsample_seed, k]).permutation(len(fit_idx))[:m]
+        return fit_idx[np.sort(chosen)]
+
+    def fold_views(self, k: int, n_columns: int | None = None, fraction: float = 1.0):
+        """Read-only views ``(X_fit, X_held)`` of fold k over the first ``n_columns`` columns; ``X_fit`` holds the
+        rows of :meth:`fit_rows` (all fitting rows, or a subsample), in row order.
 
         Rearranges the rows in place; call :meth:`restore_rows` (or use :func:`cv_losses`) afterwards.
         """
         import numpy as np
 
         fit_idx, held_idx = self.folds[k]
-        if self._fold != k:
-            self._arrange_rows(np.concatenate([fit_idx, held_idx]))
-            self._fold = k
+        if self._fold != (k, fraction):
+            sub = self.fit_rows(k, fraction)
+            rest = np.setdiff1d(fit_idx, sub, assume_unique=True) if len(sub) < len(fit_idx) else sub[:0]
+            self._arrange_rows(np.concatenate([sub, rest, held_idx]))
+            self._fold = (k, fraction)
+            self._n_sub = len(sub)
         q = self.X.shape[1] if n_columns is None else n_columns
-        X_fit, X_held = self.X[: len(fit_idx), :q], self.X[len(fit_idx):, :q]
+        X_fit, X_held = self.X[: self._n_sub, :q], self.X[len(fit_idx):, :q]
         X_fit.flags.writeable = False   # an estimator that would modify its input must copy it instead
         X_held.flags.writeable = False
         return X_fit, X_held
@@ -115,8 +135,9 @@ class TrainingData:
                 i = src
 
 
-def load_training(features_path, split_path, columns, n_folds: int) -> TrainingData:
-    """Training rows of ``columns`` from the engineered table, with the run's folds."""
+def load_training(features_path, split_path, columns, n_folds: int, seed: int = 0) -> TrainingData:
+    """Training rows of ``columns`` from the engineered table, with the run's folds (``seed``: the split's seed, for
+    row subsamples)."""
     import numpy as np
     import pandas as pd
     import pyarrow.parquet as pq
@@ -132,7 +153,7 @@ def load_training(features_path, split_path, columns, n_folds: int) -> TrainingD
         values = pf.read(columns=[col]).column(0).to_numpy(zero_copy_only=False)
         np.take(values, train_rows, out=X[:, j])
         del values
-    return TrainingData(X=X, y=y, columns=list(columns), folds=fold_indices(split, n_folds))
+    return TrainingData(X=X, y=y, columns=list(columns), folds=fold_indices(split, n_folds), subsample_seed=seed)
 
 
 def constant_prediction(y_fit, n: int, angle_unit=None):
@@ -144,17 +165,19 @@ def constant_prediction(y_fit, n: int, angle_unit=None):
     return np.full(n, circular_mean(y_fit, angle_unit))
 
 
-def fold_loss(build, data: TrainingData, k: int, metric: str, angle_unit=None, n_columns: int | None = None):
-    """Loss of ``build()`` fitted on fold k's fit rows and scored on its held-out rows, and the fit seconds.
+def fold_loss(build, data: TrainingData, k: int, metric: str, angle_unit=None, n_columns: int | None = None,
+              fraction: float = 1.0):
+    """Loss of ``build()`` fitted on fold k's fit rows (or a ``fraction`` of them, see
+    :meth:`TrainingData.fit_rows`) and scored on all its held-out rows, and the fit seconds.
 
     Uses the first ``n_columns`` columns of X as they are now (see :meth:`TrainingData.columns_last`);
     with ``n_columns == 0`` the model is the constant predictor. Leaves the rows rearranged for fold k.
     """
-    fit_idx, held_idx = data.folds[k]
-    y_fit, y_held = data.y[fit_idx], data.y[held_idx]
+    held_idx = data.folds[k][1]
+    y_fit, y_held = data.y[data.fit_rows(k, fraction)], data.y[held_idx]
     if n_columns == 0:
         return loss(y_held, constant_prediction(y_fit, len(held_idx), angle_unit), metric, angle_unit), 0.0
-    X_fit, X_held = data.fold_views(k, n_columns)
+    X_fit, X_held = data.fold_views(k, n_columns, fraction)
     model = build()
     t0 = time.perf_counter()
     model.fit(X_fit, y_fit)

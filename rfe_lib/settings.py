@@ -98,6 +98,9 @@ class HPOSettings(Section):
     grid: Any  # a dict of lists, or a list of such dicts (scikit-learn ParameterGrid)
     metric: str
     search: str
+    halving: dict     # factor, resource, min_resources (see rfe_lib/search/halving.py)
+    random: dict      # n_candidates
+    carry: dict | None  # top, refresh; None: every round searches fully
     shards: Any  # an integer or "auto"
     max_configs: int
     threads: int

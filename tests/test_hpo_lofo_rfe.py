@@ -12,10 +12,14 @@ from rfe_lib.elimination import eliminate, next_features
 from rfe_lib.importance import importance_table as importance
 from rfe_lib.importance.lofo import LOFO
 from rfe_lib.schedule import shard_items
-from rfe_lib.search.base import best_config, check_complete, fold_stats, merge_shards, run_shard as search_shard
+from rfe_lib.search.results import best_config, check_complete, merge_shards
+from rfe_lib.search.shards import fold_stats, run_shard as search_shard
 from rfe_lib.selection import select_round
 
-from conftest import model_spec
+from types import SimpleNamespace
+
+from conftest import model_spec, settings_of
+from rfe_lib.search import search_strategy
 
 
 def run_shard(data, spec, grid, metric, shard, n_shards, out, **kw):
@@ -81,9 +85,9 @@ def test_failing_configuration_is_recorded_not_fatal(tmp_path):
 
 
 def test_best_config_ties_go_to_lowest_id_and_all_failed_is_refused():
-    res = pd.DataFrame({"config_id": [0, 1, 2], "mean": [2.0, 1.0, 1.0], "error": [None, None, None]})
+    res = pd.DataFrame({"config_id": [0, 1, 2], "mean": [2.0, 1.0, 1.0], "error": [None, None, None], "rung": 0})
     assert best_config(res)["config_id"].item() == 1
-    failed = pd.DataFrame({"config_id": [0], "mean": [None], "error": ["ValueError: boom"]})
+    failed = pd.DataFrame({"config_id": [0], "mean": [None], "error": ["ValueError: boom"], "rung": 0})
     with pytest.raises(RFEError, match="(?s)every one of the 1 hyperparameter configurations failed.*boom"):
         best_config(failed)
 
@@ -143,11 +147,13 @@ def test_fold_stats():
 
 
 def test_merges_refuse_incomplete_or_overlapping_shards():
-    check_complete(pd.DataFrame({"config_id": [0, 1, 2]}), range(3))
+    grid = settings_of({"hpo": {"grid": {"learning_rate": [0.1, 0.2, 0.3], "max_leaf_nodes": [15]}}})
+    search = search_strategy(grid, SimpleNamespace(n_configs=3, min_fit_rows=100))
+    check_complete(pd.DataFrame({"config_id": [0, 1, 2], "rung": 0}), search, 0)
     with pytest.raises(RFEError, match="different shard counts"):
-        check_complete(pd.DataFrame({"config_id": [0, 0, 2]}), range(3))
+        check_complete(pd.DataFrame({"config_id": [0, 0, 2], "rung": 0}), search, 0)
     with pytest.raises(RFEError, match="different shard counts"):
-        check_complete(pd.DataFrame({"config_id": [0, 1]}), range(3))
+        check_complete(pd.DataFrame({"config_id": [0, 1], "rung": 0}), search, 0)
     shards = pd.DataFrame({"feature": ["a", "a"], "fold_0": [1.0, 1.0]})
     best = pd.DataFrame({"params": ["{}"], "fold_0": [0.5]})
     with pytest.raises(RFEError, match="not the round's features"):

@@ -50,12 +50,12 @@ def test_progress_lines(caplog):
 
 def test_fingerprint_follows_imports():
     # relative imports at any depth, lazy ones inside functions included, and the packages' __init__ files
-    assert {"search", "search.base", "cv", "models", "metrics", "grid", "vocab"} <= set(module_closure("search.base"))
+    assert {"search", "search.shards", "cv", "models", "metrics", "grid", "vocab"} <= set(module_closure("search.shards"))
     assert {"importance", "importance.lofo", "importance.base", "vocab"} <= set(module_closure("importance.lofo"))
     assert {"plan", "plan.cache", "plan.estimate", "settings"} - set(module_closure("plan")) == {"settings"}
     assert "figures.registry" in module_closure("report.texts")
     assert "sklearn" not in module_closure("elimination")
-    assert code_fingerprint("search.base") != code_fingerprint("elimination")
+    assert code_fingerprint("search.shards") != code_fingerprint("elimination")
 
 
 def test_models_load_only_from_the_run_folder(tmp_path):

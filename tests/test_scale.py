@@ -12,7 +12,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
 import rfe_lib.io as rio
-import rfe_lib.search.base as hpo
+import rfe_lib.search.shards as hpo
 from rfe_lib.cv import TrainingData, cv_losses
 from rfe_lib.importance.lofo import LOFO
 

@@ -232,8 +232,8 @@ def test_workflow_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
     ran = collections.Counter(re.findall(r"^rule (\w+):$", output, re.M))
     ran_locally = set(re.findall(r"^localrule (\w+):$", output, re.M))
     assert dict(ran) == expected, output[-4000:]
-    local = _local_rules(ran_locally | set(ran))
-    assert ran_locally and ran_locally <= local and not set(ran) & local
+    never_submitted = _local_rules(ran_locally | set(ran))
+    assert ran_locally and ran_locally <= never_submitted and not set(ran) & never_submitted
     jobs = submissions(output)
     assert collections.Counter(jobs.values()) == ran, output[-4000:]
     # sacct knows exactly these jobs under this run's job name, all COMPLETED with exit code 0.

@@ -121,14 +121,23 @@ def category_positions(values: np.ndarray) -> tuple[list, list[str], np.ndarray]
     return order, [label(v) for v in order], pos
 
 
+def last_rung(results: Columns) -> dict[str, np.ndarray]:
+    """The rows of the search's last rung (all of them for a search of one rung): the configurations scored with
+    the full resource, whose losses compare."""
+    if "rung" not in results or not n_rows(results):
+        return dict(results)
+    return take(results, results["rung"] == np.max(results["rung"]))
+
+
 def ok_configs(results: Columns) -> dict[str, np.ndarray]:
-    """The configurations that did not fail, best first (lowest mean CV loss; ties: lowest config id)."""
+    """The last rung's configurations that did not fail, best first (lowest mean CV loss; ties: lowest config id)."""
+    results = last_rung(results)
     ok = take(results, is_missing(results["error"]) & ~is_missing(results["mean"])) if "error" in results else results
     return take(ok, config_order(ok["config_id"], ok["mean"]))
 
 
 def failed_note(results: Columns, ok: Columns) -> str:
-    failed = n_rows(results) - n_rows(ok)
+    failed = n_rows(last_rung(results)) - n_rows(ok)
     return f"{failed} failed configuration{'s' if failed != 1 else ''} not shown (see the HPO logs)" if failed else ""
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from ..columns import Columns, is_missing_value, n_rows, read_columns, take
+from ..columns import Columns, is_missing, is_missing_value, n_rows, read_columns, take
 from ..vocab import fold_columns, is_fold_column
 from .common import (category_positions, failed_note, loss_label, marker_style, nan_as_zero, ok_configs, round_title,
                      target_of, titles)
-from .style import BEST, INK, Target, figure, fmt, message_figure, styled
+from .style import BEST, INK, MUTED, Target, figure, fmt, message_figure, styled
 
 
 @styled
@@ -139,18 +139,73 @@ def hpo_ranked(results: Columns, target: Target, metric: str = "rmse", round_: i
     return fig
 
 
+@styled
+def hpo_rungs(results: Columns, target: Target, metric: str = "rmse", round_: int | None = None,
+              max_lines: int = 60):
+    """Successive halving: every rung's candidates and their mean CV loss with that rung's resource; the best of
+    each rung go on (joined by a line to their loss in the next rung); the best configuration starred."""
+    title = round_title("HPO: successive halving, candidates per rung", round_)
+    rung = np.asarray(results["rung"], dtype=int)
+    ok = is_missing(results["error"]) & ~is_missing(results["mean"])
+    if not ok.any():
+        return message_figure(title, "no successful configuration")
+    n_rungs = int(rung.max()) + 1
+    loss = np.asarray(results["mean"], dtype=float)
+    ids = np.asarray(results["config_id"], dtype=int)
+    fig, ax = figure(width=max(7.0, 2.2 + 1.6 * n_rungs))
+    rng = np.random.default_rng(0)
+    jitter = {cid: rng.uniform(-0.18, 0.18) for cid in np.unique(ids)}
+    reached = {cid: int(rung[ids == cid].max()) for cid in np.unique(ids)}
+    final = ok_configs(results)
+    joined = [cid for cid in final["config_id"][:max_lines]]  # the last rung's best, traced back
+    for cid in joined:
+        mine = (ids == cid) & ok
+        order = np.argsort(rung[mine])
+        ax.plot(rung[mine][order] + jitter[cid], loss[mine][order], color="#0072B2", alpha=0.35, linewidth=1, zorder=2)
+    for g in range(n_rungs):
+        here = (rung == g) & ok
+        went_on = np.array([reached[c] > g or g == n_rungs - 1 for c in ids[here]], dtype=bool)
+        x = g + np.array([jitter[c] for c in ids[here]])
+        ax.scatter(x[~went_on], loss[here][~went_on], color=MUTED, label="stopped at this rung" if g == 0 else None,
+                   zorder=3, **marker_style(int(here.sum())))
+        ax.scatter(x[went_on], loss[here][went_on], color="#0072B2", zorder=4,
+                   label="went on (the last rung: scored in full)" if g == 0 else None,
+                   **marker_style(int(here.sum())))
+    best = int(final["config_id"][0])
+    b = (ids == best) & (rung == n_rungs - 1)
+    ax.scatter([n_rungs - 1 + jitter[best]], loss[b], marker="*", s=260, color=BEST, edgecolors=INK, linewidths=0.8,
+               zorder=5, label=f"best: config {best} ({fmt(float(loss[b][0]), 4)})")
+    share = {g: float(np.asarray(results["resource_fraction"], dtype=float)[rung == g][0]) for g in range(n_rungs)}
+    counts = {g: int((rung == g).sum()) for g in range(n_rungs)}
+    ax.set_xticks(range(n_rungs), labels=[f"rung {g}\n{counts[g]:,} configs\n{share[g]:.0%} of the resource"
+                                          for g in range(n_rungs)])
+    ax.set_xlim(-0.6, n_rungs - 0.4)
+    ax.grid(axis="x", visible=False)
+    ax.set_ylabel(loss_label(metric, target) + " with the rung's resource")
+    ax.legend(loc="upper right")
+    titles(ax, title, f"lines: the last rung's {min(len(joined), max_lines)} configurations, traced back"
+                      + ("" if ok.all() else f"; {int((~ok).sum())} failed fits not shown"))
+    return fig
+
+
 # ------------------------------------------------------------------------- draw functions (see the registry)
 
 def draw_parameter(inputs, options, param: str):
-    results = read_columns(inputs["hpo"], lambda c: c in ("config_id", "mean", "error", f"param_{param}"))
+    results = read_columns(inputs["hpo"], lambda c: c in ("config_id", "mean", "error", "rung", f"param_{param}"))
     return hpo_parameter(results, param, target_of(options), options["metric"], options["round"])
 
 
 def draw_heatmap(inputs, options):
-    results = read_columns(inputs["hpo"], lambda c: c in ("config_id", "mean", "error") or c.startswith("param_"))
+    results = read_columns(inputs["hpo"], lambda c: c in ("config_id", "mean", "error", "rung") or c.startswith("param_"))
     return hpo_heatmap(results, target_of(options), options["metric"], options["round"])
 
 
 def draw_ranked(inputs, options):
-    results = read_columns(inputs["hpo"], lambda c: c in ("config_id", "mean", "std", "error") or is_fold_column(c))
+    results = read_columns(inputs["hpo"], lambda c: c in ("config_id", "mean", "std", "error", "rung")
+                           or is_fold_column(c))
     return hpo_ranked(results, target_of(options), options["metric"], options["round"], options["ranked_configs"])
+
+
+def draw_rungs(inputs, options):
+    results = read_columns(inputs["hpo"], lambda c: c in ("config_id", "mean", "error", "rung", "resource_fraction"))
+    return hpo_rungs(results, target_of(options), options["metric"], options["round"])

@@ -55,6 +55,7 @@ class RoundContext:
     n_features: int
     top_features: int
     varying: tuple[str, ...]      # grid parameters with two or more values
+    n_rungs: int = 1              # stages of the round's search (successive halving: more than one)
 
 
 def _top(ctx) -> list[dict]:
@@ -67,6 +68,10 @@ def _params(ctx) -> list[dict]:
 
 def _heatmap(ctx) -> list[dict]:
     return [{}] if len(ctx.varying) >= 2 else []
+
+
+def _rungs(ctx) -> list[dict]:
+    return [{}] if ctx.n_rungs > 1 else []
 
 
 _TOLERANCES = "±{{ p.tolerances | join(', ±') }}"
@@ -118,7 +123,13 @@ ROUND_FIGURES = (
            (*TARGET, "metric", "ranked_configs"), "hpo:draw_ranked",
            "Round {{ r }}: the configurations ranked by mean CV {{ p.metric | upper }} (best on the left), with ± one "
            "standard deviation over folds and each fold's loss. Tick labels are configuration ids (see the HPO sheet "
-           "of report.xlsx)."),
+           "of report.xlsx). With successive halving, the configurations of the last rung (the full resource)."),
+    Figure("hpo_rungs", "hpo", "HPO: successive halving", "Hyperparameters", ("hpo",), (*TARGET, "metric"),
+           "hpo:draw_rungs",
+           "Round {{ r }}: successive halving. Each rung scores its candidates with a share of the resource (the tick "
+           "labels) and the best go on to the next rung (blue; grey: stopped there); the last rung scores its "
+           "candidates on every row of every fold. Lines trace the last rung's configurations back; the star is the "
+           "round's best (mean CV {{ p.metric | upper }}).", instances=_rungs),
 )
 
 SUMMARY_FIGURES = (
@@ -144,9 +155,10 @@ def varying_params(grid) -> tuple[str, ...]:
     return tuple(varying(grid))
 
 
-def round_figures(n_features: int, settings) -> list[tuple[str, Figure, dict]]:
-    """``(file stem, figure, arguments)`` of every figure of a round with ``n_features`` features."""
-    ctx = RoundContext(n_features, settings.plots.top_features, varying_params(settings.hpo.grid))
+def round_figures(n_features: int, settings, n_rungs: int = 1) -> list[tuple[str, Figure, dict]]:
+    """``(file stem, figure, arguments)`` of every figure of a round with ``n_features`` features and a search of
+    ``n_rungs`` rungs."""
+    ctx = RoundContext(n_features, settings.plots.top_features, varying_params(settings.hpo.grid), n_rungs)
     return [(name, fig, args) for fig in ROUND_FIGURES for name, args in fig.names(ctx)]
 
 
@@ -221,15 +233,15 @@ class FigureGroup:
         return list(dict.fromkeys(k for f in self.figures() for k in f.needs))
 
 
-def figure_groups(schedule, settings, per: str = "round") -> list[FigureGroup]:
+def figure_groups(schedule, settings, per: str = "round", rungs=None) -> list[FigureGroup]:
     """The round figures of a run (``schedule``: features per round), grouped into jobs: ``per="round"`` draws
     all figures of a round in one job, ``per="family"`` one job per round and family. Rounds that do not have
     exactly the same figures (the last rounds may have fewer top features) get a rule of their own, so each rule's
     outputs are exactly its rounds' PNGs: ``figures`` (or ``figures_<family>``) for the most common variant,
-    ``..._<n>`` with its number of figures for the others."""
+    ``..._<n>`` with its number of figures for the others. ``rungs``: the number of rungs of each round's search."""
     by_key: dict[str, dict[int, list[str]]] = {}
     for r, n in enumerate(schedule):
-        for name, fig, _ in round_figures(n, settings):
+        for name, fig, _ in round_figures(n, settings, rungs[r] if rungs else 1):
             key = "" if per == "round" else fig.family
             by_key.setdefault(key, {}).setdefault(r, []).append(name)
     groups = []

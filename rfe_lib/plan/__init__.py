@@ -25,6 +25,8 @@ class Plan:
     eliminate: list           # features eliminated after each round (0 in the last)
     n_configs: int            # configurations in the grid
     n_folds: int
+    n_train: int              # training rows (the split's)
+    min_fit_rows: int         # the fitting rows of the smallest CV fold
     warnings: list = field(default_factory=list)
     seconds_per_fit: float | None = None  # calibration: one fit of configuration 0 on a fold's rows (rough)
 
@@ -67,7 +69,8 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     from ..features import feature_map
     from ..grid import grid_size
     from ..schedule import n_eliminated, round_schedule
-    from ..split import check_split_feasible
+    from ..search import search_strategy
+    from ..split import make_split
     from .estimate import calibrate, refuse_large_grid
 
     df, rows, kept = _check_data(settings, spec)
@@ -83,17 +86,19 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
             "handle them; set features.impute: median (fitted on training rows only) or drop those columns"
         )
     s, r = settings.split, settings.rfe
-    check_split_feasible(df[spec.target].to_numpy(dtype=float), s.test_fraction, s.val_fraction, s.folds,
-                         s.stratify_bins)
+    split = make_split(df[spec.target].to_numpy(dtype=float), test_fraction=s.test_fraction,
+                       val_fraction=s.val_fraction, folds=s.folds, n_bins=s.stratify_bins, seed=s.seed)
+    folds = split.loc[split["set"] == "train", "fold"]
     settings.check(n_features=len(features))
     schedule = round_schedule(len(features), r.step, r.min_features)
     plan = Plan(
         n_rows=len(df), features=features, n_columns=len(fmap), schedule=schedule,
         eliminate=[n_eliminated(n, r.step, r.min_features) for n in schedule],
-        n_configs=grid_size(settings.hpo.grid), n_folds=s.folds, warnings=warnings,
+        n_configs=grid_size(settings.hpo.grid), n_folds=s.folds, n_train=len(folds),
+        min_fit_rows=int(len(folds) - folds.value_counts().max()), warnings=warnings,
     )
-    n_train = int(len(df) * s.train_share)
-    plan.seconds_per_fit = calibrate(settings, mspec, df, fmap, int(n_train * (s.folds - 1) / s.folds))
+    search_strategy(settings, plan)  # refuses bad search settings (they may depend on the data)
+    plan.seconds_per_fit = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)
     refuse_large_grid(plan, settings)
     cache.save(cache_dir, key, plan)
     return plan

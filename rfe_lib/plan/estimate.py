@@ -53,10 +53,11 @@ def human(seconds: float) -> str:
 
 def refuse_large_grid(plan, settings) -> None:
     """Raise :class:`RFEError` when the grid has more configurations than ``hpo.max_configs``."""
+    from ..search import search_strategy
     from .fits import round_fits, totals
 
     limit = settings.hpo.max_configs
-    if plan.n_configs <= limit:
+    if search_strategy(settings, plan).pool_len() <= limit:  # random search scores only its sample
         return
     fits = totals(round_fits(plan, settings, [1] * plan.n_rounds))
     per_fit = plan.seconds_per_fit
@@ -72,27 +73,35 @@ def refuse_large_grid(plan, settings) -> None:
     )
 
 
-def estimate_from_benchmarks(plan, settings, bench_dir, hpo_shards: int, importance_shards: list[int]) -> float | None:
-    """CPU seconds for the whole run, extrapolated from finished HPO shards' benchmark files."""
+def estimate_from_benchmarks(plan, settings, bench_dir, importance_shards: list[int]) -> float | None:
+    """CPU seconds for the whole run, extrapolated from finished HPO shards' benchmark files (seconds per
+    fit-equivalent)."""
     import csv
 
-    from ..schedule import shard_items
-    from ..search import search_strategy
     from .fits import round_fits, totals
 
     files = sorted(Path(bench_dir).glob("round_*/hpo_shard_*.tsv")) if Path(bench_dir).is_dir() else []
-    seconds, configs = 0.0, 0
-    candidates = search_strategy(settings.hpo, plan.n_configs).candidates(0)
+    seconds, fits = 0.0, 0.0
     for f in files:
+        shard = f.parents[2] / f.parent.name / "hpo" / f"shard_{f.stem.rsplit('_', 1)[1]}.parquet"
         try:
             with open(f) as fh:
                 row = next(csv.DictReader(fh, delimiter="\t"))
-            shard = int(f.stem.rsplit("_", 1)[1])
+            fits += _fit_equivalents(shard)
         except (StopIteration, ValueError, KeyError, OSError):
             continue
         seconds += float(row["s"])
-        configs += len(shard_items(candidates, shard, hpo_shards))
-    if not configs:
+    if not fits:
         return None
-    per_fit = seconds / configs / plan.n_folds
-    return per_fit * totals(round_fits(plan, settings, importance_shards))["total"]
+    return seconds / fits * totals(round_fits(plan, settings, importance_shards))["total"]
+
+
+def _fit_equivalents(shard) -> float:
+    """The fit-equivalents a finished HPO shard made (its rows' folds weighted by their resource)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from ..vocab import fold_columns
+
+    table = pq.read_table(shard, columns=["resource_fraction"])
+    return float(pc.sum(table.column(0)).as_py() or 0.0) * len(fold_columns(pq.read_schema(shard).names))

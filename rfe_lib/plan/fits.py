@@ -12,6 +12,7 @@ class RoundFits:
     round: int
     n_features: int
     search: str               # hpo.search
+    full_search: bool         # False: a round of hpo.carry that scores only the previous round's best
     hpo: int                  # model fits of the search
     hpo_equivalents: float    # the same, weighted by their share of the full resource
     hpo_exhaustive: int       # the exhaustive grid search's fits
@@ -29,12 +30,13 @@ def round_fits(plan, settings, importance_shards: list[int]) -> list[RoundFits]:
     from ..importance import round_methods
     from ..search import search_strategy
 
-    strategy = search_strategy(settings.hpo, plan.n_configs)
-    hpo = strategy.fits(plan.n_folds)
+    strategy = search_strategy(settings, plan)
     out = []
     for r, (n, method) in enumerate(zip(plan.schedule, round_methods(settings, plan.schedule))):
+        hpo = strategy.fits(r, plan.n_folds)
         out.append(RoundFits(
-            round=r, n_features=n, search=strategy.name, hpo=hpo["fits"], hpo_equivalents=hpo["fit_equivalents"],
+            round=r, n_features=n, search=strategy.name, full_search=strategy.searches_fully(r), hpo=hpo["fits"],
+            hpo_equivalents=hpo["fit_equivalents"],
             hpo_exhaustive=hpo["exhaustive"], importance_method=method.name,
             importance=method.fits(n, plan.n_folds, importance_shards[r]),
         ))

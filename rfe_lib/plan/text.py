@@ -23,17 +23,33 @@ def _num(x: float) -> str:
 def describe(plan, settings, hpo_shards: int, importance_shards: list[int], estimate: float | None) -> str:
     from ..importance import round_methods
 
+    from ..search import search_strategy
+
     rounds = round_fits(plan, settings, importance_shards)
     fits = totals(rounds)
     method = round_methods(settings, plan.schedule)[0]
+    strategy = search_strategy(settings, plan)
     lines = [
         f"RFE plan for run '{settings.run_name}': {plan.n_rows} rows, {len(plan.features)} features "
         f"({plan.n_columns} model columns), {plan.n_rounds} rounds: {_schedule_text(plan.schedule)} features",
         f"  {settings.hpo.search}: {plan.n_configs} configurations (limit hpo.max_configs = {settings.hpo.max_configs}) "
-        f"x {plan.n_folds} folds x {plan.n_rounds} rounds = {_num(fits['hpo'])} HPO fits in {hpo_shards} shards/round; "
-        f"{method.title}: {_num(fits['importance'])} fits in up to {max(importance_shards)} shards/round; "
+        f"x {plan.n_folds} folds x {plan.n_rounds} rounds = {_num(fits['hpo_exhaustive'])} HPO fits"
+        + (f" in {hpo_shards} shards/round" if fits["hpo"] == fits["hpo_exhaustive"] else " for the exhaustive grid")
+        + f"; {method.title}: {_num(fits['importance'])} fits in up to {max(importance_shards)} shards/round; "
         f"{_num(fits['fits'])} fits in all",
     ]
+    if fits["hpo_equivalents"] != fits["hpo_exhaustive"]:
+        carry = ("" if strategy.carry_top is None else
+                 f", carrying the previous round's top {strategy.carry_top} (full searches in rounds "
+                 f"{_schedule_text([r.round for r in rounds if r.full_search])})")
+        lines.append(
+            f"  budgeted search: {strategy.describe()}{carry}: {_num(fits['hpo'])} HPO fits, "
+            f"{_num(fits['hpo_equivalents'])} fit-equivalents, against {_num(fits['hpo_exhaustive'])} for the exhaustive "
+            f"grid ({fits['hpo_exhaustive'] / max(fits['hpo_equivalents'], 1e-9):.1f}x fewer); per round: "
+            + _schedule_text([_num(r.hpo_equivalents) + ("" if r.full_search else "c") for r in rounds],
+                             head=4, tail=2).replace(" -> ", " ")
+            + (" (c: carried)" if strategy.carry_top is not None else "")
+        )
     cores = os.cpu_count() or 1
     if estimate is not None:
         lines.append(f"  estimated CPU time from finished HPO shards' benchmarks: {human(estimate)} "

@@ -63,18 +63,22 @@ def elimination_table(eliminated: dict[int, pd.DataFrame], last_importance: pd.D
 
 
 def hpo_table(results: dict[int, pd.DataFrame], best: dict[int, pd.DataFrame], top: int) -> pd.DataFrame:
-    """Per round, the ``top`` configurations by mean CV loss (failed ones excluded), ranked; ``best`` marks the
-    round's chosen configuration (``hpo/best.parquet``)."""
+    """Per round and rung (the last rung first: its ranking decides), the ``top`` configurations by mean CV loss
+    (failed ones excluded), ranked; ``best`` marks the round's chosen configuration (``hpo/best.parquet``), and
+    ``n_failed`` counts the rung's failed configurations. A search of one rung (the grid) has rung 0 only."""
     parts = []
     for r in sorted(results):
         res = results[r]
-        ok = res[res["error"].isna() & res["mean"].notna()]
-        ok = ok.iloc[config_order(ok["config_id"], ok["mean"])].head(top).copy()
-        ok.insert(0, "round", r)
-        ok.insert(1, "rank", range(1, len(ok) + 1))
-        ok.insert(2, "best", ok["config_id"] == int(best[r]["config_id"].iloc[0]))
-        ok["n_failed"] = int(res["error"].notna().sum())
-        parts.append(ok.drop(columns=["error"]))
+        last = int(res["rung"].max())
+        for g in range(last, -1, -1):
+            here = res[res["rung"] == g]
+            ok = here[here["error"].isna() & here["mean"].notna()]
+            ok = ok.iloc[config_order(ok["config_id"], ok["mean"])].head(top).copy()
+            ok.insert(0, "round", r)
+            ok.insert(1, "rank", range(1, len(ok) + 1))
+            ok.insert(2, "best", (ok["config_id"] == int(best[r]["config_id"].iloc[0])) & (g == last))
+            ok["n_failed"] = int(here["error"].notna().sum())
+            parts.append(ok.drop(columns=["error"]))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 

@@ -12,14 +12,16 @@ from ..io import write_text
 from ..metrics import tolerance_column
 
 
-def run_facts(settings, plan) -> dict:
+def run_facts(settings, plan, search) -> dict:
     """What the description says about the run itself (known when the workflow is parsed; the report_texts job
     gets it as a param, so it reruns only when one of these changes)."""
+    full = [r for r in range(plan.n_rounds) if search.searches_fully(r)]
     return {"run_name": settings.run_name, "target": settings.data.target,
             "estimator": settings.model.estimator.rpartition(".")[2], "metric": settings.hpo.metric,
             "folds": settings.split.folds, "select": settings.rfe.select,
             "tolerances": list(settings.evaluation.tolerances), "n_rows": plan.n_rows, "n_rounds": plan.n_rounds,
-            "schedule": list(plan.schedule), "n_configs": plan.n_configs}
+            "schedule": list(plan.schedule), "n_configs": plan.n_configs, "search": search.describe(),
+            "carry": search.carry_top, "full_rounds": full if len(full) < plan.n_rounds else None}
 
 
 def description_context(run_dir, facts: dict) -> dict:
@@ -49,6 +51,7 @@ def description_context(run_dir, facts: dict) -> dict:
         "features": [{"name": str(f), "importance": float(v)}
                      for f, v in zip(selected["feature"], selected["importance_mean"])],
         "cv_mean": float(row["cv_mean"]), "cv_std": float(row["cv_std"]), "params": json.loads(row["params"]),
+        "grid_edge": str(row["grid_edge"]) if "grid_edge" in row.index else "",
         "val": metrics_of("val"), "test": metrics_of("test"), "n_rounds": len(rounds),
     }
     return ctx

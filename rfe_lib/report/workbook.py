@@ -20,7 +20,8 @@ def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions:
         "Summary": tables["summary"],
         "Selected": tables["selected"],
         "Elimination": tables["elimination"],
-        "HPO": hpo_table(per_round(inputs["results"]), per_round(inputs["best"]), top_configs),
+        "HPO": _with_grid_edges(hpo_table(per_round(inputs["results"]), per_round(inputs["best"]), top_configs),
+                                pd.read_parquet(inputs["rounds"])),
         "Importance": importance_sheet(per_round(inputs["importance"]), per_round(inputs["eliminated"])),
         "Metrics": tables["metrics"],
         "Config": config_table(config),
@@ -32,3 +33,14 @@ def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions:
         pred.insert(0, "round", r)
         sheets["Predictions"] = pred
     return sheets
+
+
+def _with_grid_edges(hpo: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
+    """The HPO sheet with a ``grid_edge`` column: on each round's chosen configuration, where it sits on the edge of
+    the grid (``summary/rounds.parquet``), so the sheet says when the optimum may lie outside the grid."""
+    if "grid_edge" not in rounds.columns or hpo.empty:
+        return hpo
+    edge = rounds.set_index("round")["grid_edge"]
+    hpo = hpo.copy()
+    hpo["grid_edge"] = [edge.get(r, "") if best else "" for r, best in zip(hpo["round"], hpo["best"])]
+    return hpo

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from .base import Rung, SearchStrategy
 from .grid import GridSearch
+from .halving import HalvingSearch
+from .random import RandomSearch
 
-SEARCHES: dict[str, type[SearchStrategy]] = {cls.name: cls for cls in (GridSearch,)}
+SEARCHES: dict[str, type[SearchStrategy]] = {cls.name: cls for cls in (GridSearch, HalvingSearch, RandomSearch)}
 
 
-def search_strategy(hpo, n_configs: int) -> SearchStrategy:
-    """The strategy that ``hpo.search`` names, for a grid of ``n_configs`` configurations."""
-    return SEARCHES[hpo.search].from_settings(hpo, n_configs)
+def search_strategy(settings, plan) -> SearchStrategy:
+    """The strategy that ``hpo.search`` names, for the run's grid and data (raises RFEError for bad settings)."""
+    data = {"seed": settings.split.seed, "min_fit_rows": plan.min_fit_rows, "model": settings.model_spec()}
+    return SEARCHES[settings.hpo.search].from_settings(settings.hpo, plan.n_configs, data)
 
 
 def from_params(params: dict) -> SearchStrategy:

@@ -40,12 +40,13 @@ RUN = f"results/{SETTINGS.run_name}"
 ROUNDS = list(range(PLAN.n_rounds))
 FOLDS = SETTINGS.split.folds
 MODEL = SETTINGS.model_spec().to_params()
-SEARCH = search_strategy(SETTINGS.hpo, PLAN.n_configs)
+SEARCH = search_strategy(SETTINGS, PLAN)
+RUNGS = [SEARCH.rungs(r) for r in ROUNDS]  # the stages of each round's search
 METHODS = round_methods(SETTINGS, PLAN.schedule)  # the importance method of each round
 # `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
 # so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
 CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
-HPO_SHARDS = resolve_shards(SETTINGS.hpo.shards, PLAN.n_configs, CPUS, FOLDS)
+HPO_SHARDS = [[resolve_shards(SETTINGS.hpo.shards, g.n_candidates, CPUS, FOLDS) for g in rungs] for rungs in RUNGS]
 IMPORTANCE_SHARDS = [resolve_shards(SETTINGS.importance.shards, n, CPUS, -(-m.fits(n, FOLDS, 1) // n))
                      for n, m in zip(PLAN.schedule, METHODS)]
 # Scheduling: rounds run one after another, so the jobs that lead to the next round's features come
@@ -60,8 +61,8 @@ ENV_REPORT = "../../envs/report.yaml"
 
 if workflow.is_main_process:  # once per run: not again in jobs that re-parse the workflow (cluster jobs)
     print(
-        describe(PLAN, SETTINGS, HPO_SHARDS, IMPORTANCE_SHARDS,
-                 estimate_from_benchmarks(PLAN, SETTINGS, f"{RUN}/benchmarks", HPO_SHARDS, IMPORTANCE_SHARDS)),
+        describe(PLAN, SETTINGS, HPO_SHARDS[0][0], IMPORTANCE_SHARDS,
+                 estimate_from_benchmarks(PLAN, SETTINGS, f"{RUN}/benchmarks", IMPORTANCE_SHARDS)),
         file=sys.stderr,
     )
 
@@ -103,8 +104,31 @@ def per_round(pattern):
     return [f"{rdir(r)}/{pattern}" for r in ROUNDS]
 
 
+def hpo_rung_paths(r, g):
+    """The shards of rung g of round r's search (rung 0's directly under hpo/)."""
+    folder = f"{rdir(r)}/hpo" + ("" if g == 0 else f"/rung_{g}")
+    return [f"{folder}/shard_{s:02d}.parquet" for s in range(HPO_SHARDS[int(r)][g])]
+
+
+def hpo_paths(r):
+    """Every shard of every rung of round r's search: what the jobs that read the search merge."""
+    return [path for g in range(len(RUNGS[int(r)])) for path in hpo_rung_paths(r, g)]
+
+
 def hpo_shard_paths(wildcards):
-    return [f"{rdir(wildcards.r)}/hpo/shard_{s:02d}.parquet" for s in range(HPO_SHARDS)]
+    return hpo_paths(wildcards.r)
+
+
+def hpo_rung_inputs(wildcards):
+    """What a rung's shard reads besides the round's data: the rung before (the candidates are its best) and, in a
+    round that carries the previous round's ranking, that round's search."""
+    r, g = int(wildcards.r), int(wildcards.get("g", 0))
+    paths = {}
+    if g > 0:
+        paths["rung_before"] = hpo_rung_paths(r, g - 1)
+    if g == 0 and not SEARCH.searches_fully(r):
+        paths["previous_round"] = hpo_paths(r - 1)
+    return paths
 
 
 # What every fitting job of a round reads: the engineered table, the feature map, the split and the round's features.
@@ -140,14 +164,15 @@ def runtime_min(fits):
 
 PLOT_DIR = f"{RUN}/plots"
 FIGURE_JOBS = "round"  # one job draws all of a round's figures ("family": one job per round and figure family)
-FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS)
+FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS, rungs=[len(g) for g in RUNGS])
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
 # Captions are written by the report_texts job; Snakemake reads them when it builds the report.
 CAPTIONS = Path(f"{RUN}/report/captions").resolve()
 
 
 def round_figure_paths(r):
-    return [f"{PLOT_DIR}/round_{r:03d}/{name}.png" for name, _, _ in FIGURES.round_figures(PLAN.schedule[r], SETTINGS)]
+    figures = FIGURES.round_figures(PLAN.schedule[r], SETTINGS, len(RUNGS[r]))
+    return [f"{PLOT_DIR}/round_{r:03d}/{name}.png" for name, _, _ in figures]
 
 
 def summary_figure_paths():

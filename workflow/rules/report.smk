@@ -70,7 +70,7 @@ rule report_texts:
     params:
         template=file_hash(Path(workflow.basedir) / "workflow" / "report" / "workflow.rst"),  # rerun when it changes
         names=figure_names(),
-        facts=run_facts(SETTINGS, PLAN),
+        facts=run_facts(SETTINGS, PLAN, SEARCH),
         run_dir=lambda wc, output: str(Path(output.description).parents[1]),
         code=script_code("report_texts"),
     threads: 1

@@ -10,6 +10,7 @@
 
 rule hpo_shard:
     input:
+        unpack(hpo_rung_inputs),
         **ROUND_DATA,
     output:
         f"{RUN}/round_{{r}}/hpo/shard_{{s}}.parquet",
@@ -20,14 +21,47 @@ rule hpo_shard:
     params:
         model=MODEL,
         search=SEARCH.to_params(),
+        rung=0,
         folds=FOLDS,
-        n_shards=HPO_SHARDS,
+        n_shards=lambda wc: HPO_SHARDS[int(wc.r)][0],
         code=script_code("hpo_shard"),
     priority: CHAIN_PRIORITY
     threads: SETTINGS.hpo.threads
     resources:
         mem_mb=mem_mb(3),
-        runtime=runtime_min(-(-PLAN.n_configs // HPO_SHARDS) * FOLDS),
+        runtime=runtime_min(lambda wc: -(-RUNGS[int(wc.r)][0].n_candidates // HPO_SHARDS[int(wc.r)][0]) * FOLDS),
+    conda:
+        ENV_MODEL
+    script:
+        "../scripts/hpo_shard.py"
+
+
+# The later rungs of successive halving (hpo.search: halving): each scores the best of the rung before.
+rule hpo_rung:
+    input:
+        unpack(hpo_rung_inputs),
+        **ROUND_DATA,
+    output:
+        f"{RUN}/round_{{r}}/hpo/rung_{{g}}/shard_{{s}}.parquet",
+    log:
+        f"{RUN}/logs/round_{{r}}/hpo_rung_{{g}}_shard_{{s}}.log",
+    benchmark:
+        f"{RUN}/benchmarks/round_{{r}}/hpo_rung_{{g}}_shard_{{s}}.tsv"
+    params:
+        model=MODEL,
+        search=SEARCH.to_params(),
+        rung=lambda wc: int(wc.g),
+        folds=FOLDS,
+        n_shards=lambda wc: HPO_SHARDS[int(wc.r)][int(wc.g)],
+        code=script_code("hpo_shard"),
+    wildcard_constraints:
+        g=r"[1-9]\d*",
+    priority: CHAIN_PRIORITY
+    threads: SETTINGS.hpo.threads
+    resources:
+        mem_mb=mem_mb(3),
+        runtime=runtime_min(lambda wc: -(-RUNGS[int(wc.r)][int(wc.g)].n_candidates // HPO_SHARDS[int(wc.r)][int(wc.g)])
+                            * FOLDS),
     conda:
         ENV_MODEL
     script:
@@ -100,7 +134,7 @@ for r in ROUNDS:
             f"eliminate_{r:03d}"
         input:
             importance=[f"{rdir(r)}/importance/shard_{s:02d}.parquet" for s in range(IMPORTANCE_SHARDS[r])],
-            hpo=[f"{rdir(r)}/hpo/shard_{s:02d}.parquet" for s in range(HPO_SHARDS)],
+            hpo=hpo_paths(r),
             features=f"{rdir(r)}/features.parquet",
         output:
             importance=f"{rdir(r)}/importance/importance.parquet",
@@ -110,6 +144,7 @@ for r in ROUNDS:
             f"{RUN}/logs/round_{r:03d}/eliminate.log",
         params:
             k=PLAN.eliminate[r],
+            round=r,
             search=SEARCH.to_params(),
             code=script_code("eliminate"),
         localrule: True  # bookkeeping of a second: on a cluster, the head node runs it

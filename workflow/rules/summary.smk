@@ -8,6 +8,7 @@ rule summarize:
         metrics=per_round("eval/metrics.parquet"),
         importance=per_round("importance/importance.parquet"),
         eliminated=per_round("eliminated.parquet"),
+        results=per_round("hpo/results.parquet"),
     output:
         rounds=f"{RUN}/summary/rounds.parquet",
         selected=f"{RUN}/summary/selected.parquet",
@@ -15,6 +16,7 @@ rule summarize:
         f"{RUN}/logs/summarize.log",
     params:
         select=SETTINGS.rfe.select,
+        search=SEARCH.to_params(),
         code=script_code("summarize"),
     threads: 1
     resources:

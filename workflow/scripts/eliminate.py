@@ -11,10 +11,10 @@ def main(smk, log):
     from rfe_lib.importance import importance_table
     from rfe_lib.io import write_parquet
     from rfe_lib.search import from_params
-    from rfe_lib.search.base import search_results
+    from rfe_lib.search.results import search_results
 
     features = pd.read_parquet(smk.input.features)["feature"].tolist()
-    _, best = search_results(smk.input.hpo, from_params(smk.params.search))
+    _, best = search_results(smk.input.hpo, from_params(smk.params.search), smk.params.round)
     shards = pd.concat([pd.read_parquet(p) for p in smk.input.importance], ignore_index=True)
     imp = importance_table(shards, best, features)
     log.info("\n%s", imp[["feature", "importance_mean", "importance_std"]].to_string(index=False))

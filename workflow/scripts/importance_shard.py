@@ -11,15 +11,16 @@ def main(smk, log):
     from rfe_lib.importance import from_params
     from rfe_lib.models import ModelSpec
     from rfe_lib.search import from_params as search_from_params
-    from rfe_lib.search.base import round_best_params
+    from rfe_lib.search.results import round_best_params
 
     method = from_params(smk.params.method)
     search = search_from_params(smk.params.search)
-    params = round_best_params(search, smk.input.hpo)
+    params = round_best_params(search, smk.input.hpo, int(smk.wildcards.r))
     features = pd.read_parquet(smk.input.features)["feature"].tolist()
     fmap = pd.read_parquet(smk.input.feature_map)
     per_feature = {f: columns_of(fmap, [f]) for f in features}
-    data = load_training(smk.input.table, smk.input.split, columns_of(fmap, features), smk.params.folds)
+    data = load_training(smk.input.table, smk.input.split, columns_of(fmap, features), smk.params.folds,
+                         seed=search.seed)
     shard = int(smk.wildcards.s)
     method.run_shard(data, ModelSpec.from_params(smk.params.model), params,
                      features, per_feature, search.metric, shard, smk.params.n_shards, smk.output[0],

@@ -7,14 +7,18 @@ def main(smk, log):
     import pandas as pd
 
     from rfe_lib.io import write_parquet
+    from rfe_lib.search import from_params
+    from rfe_lib.search.results import search_summary
     from rfe_lib.selection import round_row, selected_table
 
+    search = from_params(smk.params.search)
     rows, importance = [], {}
     for r, paths in enumerate(zip(smk.input.features, smk.input.best, smk.input.metrics, smk.input.importance,
-                                  smk.input.eliminated)):
-        features, best, metrics, imp, gone = (pd.read_parquet(p) for p in paths)
+                                  smk.input.eliminated, smk.input.results)):
+        features, best, metrics, imp, gone, results = (pd.read_parquet(p) for p in paths)
         metric_names = [c for c in metrics.columns if c not in ("set", "n")]
-        rows.append(round_row(r, features["feature"].tolist(), best, metrics, gone["feature"].tolist(), metric_names))
+        rows.append({**round_row(r, features["feature"].tolist(), best, metrics, gone["feature"].tolist(), metric_names),
+                     **search_summary(results, best, search, r)})
         importance[r] = imp
     rounds = pd.DataFrame(rows)
     selected = selected_table(rounds, importance, smk.params.select)

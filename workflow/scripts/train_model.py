@@ -12,12 +12,15 @@ def main(smk, log):
     from rfe_lib.io import atomic_path, write_parquet
     from rfe_lib.models import ModelSpec
     from rfe_lib.search import from_params
-    from rfe_lib.search.base import best_params, search_results
+    from rfe_lib.search.results import best_params, grid_edges, search_results
     from rfe_lib.training import fit_and_predict, load_columns, metrics_by_set
 
-    results, best = search_results(smk.input.hpo, from_params(smk.params.search))
-    log.info("%d configurations, %d failed; best: id %d, mean %.6g, params %s", len(results),
+    search = from_params(smk.params.search)
+    results, best = search_results(smk.input.hpo, search, int(smk.wildcards.r))
+    log.info("%d configurations scored, %d failed; best: id %d, mean %.6g, params %s", len(results),
              int(results["error"].notna().sum()), best.at[0, "config_id"], best.at[0, "mean"], best.at[0, "params"])
+    for edge in grid_edges(best, search.grid):
+        log.warning("the best configuration is on the edge of the grid: %s; the optimum may lie outside it", edge)
     write_parquet(results, smk.output.results)
     write_parquet(best, smk.output.best)
 

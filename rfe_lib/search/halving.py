@@ -1,0 +1,121 @@
+"""Successive halving within each round (Jamieson & Talwalkar 2016), in the spirit of scikit-learn's
+``HalvingGridSearchCV``: rung 0 scores every configuration of the round's pool with a small resource, each rung keeps
+the best ``1/factor`` of the one before (ties by config id) and gives them ``factor`` times the resource, and the last
+rung scores its survivors with the full resource, on every row of every fold, exactly as the grid search does.
+
+The resource (``hpo.halving.resource``) is ``n_samples`` (a subsample of each fold's fitting rows; the held-out rows
+are always all of them) or an integer parameter of the estimator (``max_iter`` of boosting, ``n_estimators`` of a
+forest); ``auto`` picks the estimator's iteration parameter when it has one (for boosting, fewer rows hardly cost less
+time), else ``n_samples``. The number of rungs is the smaller of what the pool needs (``1 + log_factor(pool)``) and
+what the resource allows (``1 + log_factor(max / min_resources)``), and rung ``i`` of ``R`` gets ``factor**(i+1-R)``
+of the full resource. ``min_resources: auto`` makes rung 0 meaningful: a ``factor**2``-th of the full resource, and
+for rows at least 200 of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .. import RFEError
+from .base import Rung, SearchStrategy
+
+ITERATION_PARAMS = ("max_iter", "n_estimators")  # estimator parameters that count boosting or bagging iterations
+MIN_ROWS = 200  # the smallest first rung, in rows, that min_resources: auto gives
+
+
+def _levels(n: float, factor: float) -> int:
+    """``1 + floor(log_factor(n))`` computed without floating-point surprises (n >= 1)."""
+    k = 1
+    while factor ** k <= n * (1 + 1e-12):
+        k += 1
+    return k
+
+
+@dataclass(frozen=True)
+class HalvingSearch(SearchStrategy):
+    name = "halving"
+    factor: float = field(kw_only=True)
+    resource: str = field(kw_only=True)        # "n_samples" or an estimator parameter
+    max_resources: int = field(kw_only=True)   # fitting rows of the smallest fold, or the parameter's full value
+    min_resources: int = field(kw_only=True)
+
+    @classmethod
+    def from_settings(cls, hpo, n_configs: int, data: dict) -> "HalvingSearch":
+        h = hpo.halving
+        factor = h["factor"]
+        resource = h["resource"]
+        spec = data["model"]
+        iterations = _iteration_param(spec)
+        if resource == "auto":
+            resource = iterations or "n_samples"
+        if resource == "n_samples":
+            max_res = data["min_fit_rows"]
+            unit = "rows (the fitting rows of the smallest fold)"
+        else:
+            max_res = _param_value(spec, hpo.grid, resource)
+            unit = f"(the estimator's {resource})"
+        min_res = h["min_resources"]
+        if min_res == "auto":
+            min_res = max(1, math.floor(max_res / factor ** 2))
+            if resource == "n_samples":
+                min_res = min(max_res, max(min_res, MIN_ROWS))
+        elif min_res > max_res:
+            raise RFEError(f"hpo.halving.min_resources ({min_res}) is larger than the full resource, {max_res} {unit}: "
+                           "lower it")
+        return cls(grid=hpo.grid, metric=hpo.metric, n_configs=n_configs, seed=data["seed"], factor=factor,
+                   resource=resource, max_resources=int(max_res), min_resources=int(min_res),
+                   **cls._carry(hpo, n_configs, data))
+
+    def rungs_of(self, n_pool: int) -> list[Rung]:
+        n_rungs = min(_levels(max(n_pool, 1), self.factor), _levels(self.max_resources / self.min_resources,
+                                                                      self.factor))
+        rungs = []
+        for i in range(n_rungs):
+            n = math.ceil(n_pool / self.factor ** i)
+            share = self.factor ** (i + 1 - n_rungs)
+            if self.resource == "n_samples":
+                rungs.append(Rung(n, resource_fraction=share, rows=share))
+            else:
+                value = max(1, round(self.max_resources * share))
+                rungs.append(Rung(n, resource_fraction=value / self.max_resources, params={self.resource: value}))
+        return rungs
+
+    def describe(self) -> str:
+        return (f"halving (factor {self.factor:g}, resource {self.resource}: {self.min_resources} to "
+                f"{self.max_resources})")
+
+
+def _iteration_param(spec) -> str | None:
+    """The estimator's parameter that counts boosting or bagging iterations (an integer: Ridge's ``max_iter``, a
+    solver's limit that defaults to None, is not one)."""
+    from ..models import import_estimator
+
+    accepted = import_estimator(spec.estimator, spec.allowed_modules)().get_params()
+    for name in ITERATION_PARAMS:
+        value = spec.params.get(name, accepted.get(name))
+        if name in accepted and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return name
+    return None
+
+
+def _param_value(spec, grid, name: str) -> int:
+    """The full value of the estimator parameter ``name`` (its fixed value, or the estimator's default), which
+    halving's rungs take fractions of: it must be an integer and must not be searched by the grid."""
+    from ..grid import grid_list
+    from ..models import import_estimator
+
+    cls = import_estimator(spec.estimator, spec.allowed_modules)
+    accepted = cls().get_params()
+    short = spec.estimator.rpartition(".")[2]
+    if name not in accepted:
+        raise RFEError(f"hpo.halving.resource: {short} has no parameter '{name}'; use n_samples or one of "
+                       f"{', '.join(p for p in ITERATION_PARAMS if p in accepted) or 'its integer parameters'}")
+    if any(name in g for g in grid_list(grid)):
+        raise RFEError(f"hpo.halving.resource '{name}' is also searched by hpo.grid: halving sets it itself; "
+                       "fix it in model.params instead")
+    value = spec.params.get(name, accepted[name])
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RFEError(f"hpo.halving.resource '{name}' must be a positive integer parameter of {short}, "
+                       f"but its value is {value!r}")
+    return value
