@@ -87,7 +87,15 @@ def artifacts(run_dir: Path) -> dict:
     return _artifacts(run_dir, shard_union=True)
 
 
-def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> str | None:
+ADDED_COLUMNS: dict[str, list[str]] = {}  # artifact -> columns the new tree adds (the old columns being equal)
+
+
+def _same_frame(a: pd.DataFrame, b: pd.DataFrame, rel: str = "") -> str | None:
+    """None if equal, or if ``b`` only adds columns to ``a`` (recorded in ADDED_COLUMNS); else what differs."""
+    added = [c for c in b.columns if c not in a.columns]
+    if added and all(c in b.columns for c in a.columns):
+        ADDED_COLUMNS[rel] = added
+        b = b[list(a.columns)]
     try:
         pd.testing.assert_frame_equal(a, b, check_exact=True)
         return None
@@ -119,7 +127,7 @@ def _workbook(a: dict, b: dict) -> tuple[list[str], list[str]]:
         if sheet == "Provenance":
             x = x[~x["item"].isin([*TIMING_ITEMS, "workflow commit", "python executable"])].reset_index(drop=True)
             y = y[~y["item"].isin([*TIMING_ITEMS, "workflow commit", "python executable"])].reset_index(drop=True)
-        problem = _same_frame(x, y)
+        problem = _same_frame(x, y, f"report.xlsx[{sheet}]")
         if problem:
             notes.append(f"{sheet}: {problem}")
     return notes, info
@@ -139,7 +147,7 @@ def compare(old_run: Path, new_run: Path, new_tree: Path) -> bool:
     for rel in sorted(set(old) & set(new)):
         x, y = old[rel], new[rel]
         if isinstance(x, pd.DataFrame):
-            problem = _same_frame(x, y)
+            problem = _same_frame(x, y, rel)
         elif rel.endswith(".xlsx"):
             problems, info = _workbook(x, y)
             problem = "; ".join(problems) or None
@@ -150,11 +158,21 @@ def compare(old_run: Path, new_run: Path, new_tree: Path) -> bool:
                 else "saved columns, features or params differ"
             if problem is None:
                 problem = _same_predictions(old_run, new_run, rel, new_tree)
+        elif rel.endswith(".csv") and x != y:  # a table: compared as one, so added columns are told apart
+            import io
+
+            problem = _same_frame(pd.read_csv(io.BytesIO(x)), pd.read_csv(io.BytesIO(y)), rel)
         else:
             problem = None if x == y else "bytes differ"
         (differ if problem else same).append((rel, problem))
     only_old, only_new = sorted(set(old) - set(new)), sorted(set(new) - set(old))
     print(f"  identical: {len(same)} artifacts")
+    added = {}
+    for rel, columns in ADDED_COLUMNS.items():
+        added.setdefault(tuple(columns), []).append(rel)
+    for columns, rels in added.items():
+        print(f"  identical but for added columns {', '.join(columns)}: {', '.join(_short(rels))}")
+    ADDED_COLUMNS.clear()
     for rel, problem in differ:
         print(f"  DIFFERENT {rel}: {problem}")
     for rel in _folded(only_old):
@@ -162,6 +180,10 @@ def compare(old_run: Path, new_run: Path, new_tree: Path) -> bool:
     for rel in _folded(only_new):
         print(f"  only in the new tree's run: {rel}")
     return not differ and not only_old
+
+
+def _short(rels, n=3):
+    return rels if len(rels) <= n else [*rels[:n], f"... ({len(rels)} in all)"]
 
 
 def _folded(paths):
