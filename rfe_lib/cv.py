@@ -90,6 +90,22 @@ class TrainingData:
         X_held.flags.writeable = False
         return X_fit, X_held
 
+    @contextlib.contextmanager
+    def held_rows_shuffled(self, k: int, positions, order):
+        """Within fold k's held-out rows (as :meth:`fold_views` arranged them), reorder the values of the columns at
+        ``positions`` by ``order``, one row order for all of them (a permutation importance shuffle); undone on
+        exit. The only copy is of those columns' held-out values."""
+        import numpy as np
+
+        start = len(self.folds[k][0])
+        positions = np.asarray(positions, dtype=np.intp)
+        saved = self.X[start:, positions].copy()
+        try:
+            self.X[start:, positions] = saved[order]
+            yield
+        finally:
+            self.X[start:, positions] = saved
+
     def restore_rows(self) -> None:
         """Put the rows back in their original order."""
         self._arrange_rows(None)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from . import RFEError
 from .features import DERIVED_OPS
-from .importance import METHODS
+from .importance import CHOICES as IMPORTANCE_CHOICES
 from .metrics import ANGLE_UNITS, LOSSES
 from .models import IMPUTERS
 from .search import SEARCHES
@@ -36,7 +36,7 @@ ENUMERATIONS = {
     "features.impute": (None, *IMPUTERS),
     "hpo.metric": LOSSES,
     "hpo.search": tuple(SEARCHES),
-    "rfe.importance": tuple(METHODS),
+    "rfe.importance": IMPORTANCE_CHOICES,
     "rfe.select": SELECT_RULES,
     "target_angle": (None, *ANGLE_UNITS),
 }
@@ -112,6 +112,8 @@ class RFESettings(Section):
     min_features: int
     select: str
     importance: str
+    repeats: int
+    lofo_below: int
 
 
 @dataclass(frozen=True)

@@ -196,9 +196,9 @@ def round_options(settings, plan, r: int, method) -> dict:
     }
 
 
-def summary_options(settings, method) -> dict:
+def summary_options(settings, importance_title: str) -> dict:
     return {"target": settings.data.target, "unit": settings.plots.target_unit, "angle": settings.target_angle,
-            "metric": settings.hpo.metric, "importance_title": method.title}
+            "metric": settings.hpo.metric, "importance_title": importance_title}
 
 
 def pick(options: dict, figures) -> dict:

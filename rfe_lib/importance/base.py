@@ -28,7 +28,8 @@ class ImportanceMethod:
     axis_label: ClassVar[str]   # what the number means on a figure's axis ("{metric}": the loss's short name)
 
     @classmethod
-    def from_settings(cls, settings) -> "ImportanceMethod":
+    def from_settings(cls, settings, r: int = 0) -> "ImportanceMethod":
+        """The method for round ``r`` of a run with ``settings``."""
         return cls()
 
     def to_params(self) -> dict:
@@ -37,6 +38,12 @@ class ImportanceMethod:
     def fits(self, n_features: int, n_folds: int, n_shards: int) -> int:
         """Model fits one round makes to measure ``n_features`` features in ``n_shards`` shards."""
         raise NotImplementedError
+
+    def shards(self, requested, n_features: int, n_folds: int, cpus: int) -> int:
+        """How many shards a round of ``n_features`` gets (``requested``: importance.shards, an int or auto)."""
+        from ..schedule import resolve_shards
+
+        return resolve_shards(requested, n_features, cpus, -(-self.fits(n_features, n_folds, 1) // max(n_features, 1)))
 
     def run_shard(self, data, spec, params: dict, features, feature_columns: dict, metric: str, shard: int,
                   n_shards: int, out_path, *, label: str, logger=None) -> int:

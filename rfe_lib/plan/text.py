@@ -16,6 +16,13 @@ def _schedule_text(schedule, head: int = 5, tail: int = 3) -> str:
     return " -> ".join(counts)
 
 
+def _span(rounds: list[int]) -> str:
+    """``0-5`` for consecutive rounds, else the list."""
+    if rounds == list(range(rounds[0], rounds[-1] + 1)):
+        return f"{rounds[0]}-{rounds[-1]}" if len(rounds) > 1 else str(rounds[0])
+    return ", ".join(map(str, rounds))
+
+
 def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
 
@@ -27,7 +34,10 @@ def describe(plan, settings, hpo_shards: int, importance_shards: list[int], esti
 
     rounds = round_fits(plan, settings, importance_shards)
     fits = totals(rounds)
-    method = round_methods(settings, plan.schedule)[0]
+    methods = round_methods(settings, plan.schedule)
+    titles = list(dict.fromkeys(m.title for m in methods))
+    method_text = titles[0] if len(titles) == 1 else " then ".join(
+        f"{t} (rounds {_span([r for r, m in enumerate(methods) if m.title == t])})" for t in titles)
     strategy = search_strategy(settings, plan)
     lines = [
         f"RFE plan for run '{settings.run_name}': {plan.n_rows} rows, {len(plan.features)} features "
@@ -35,7 +45,7 @@ def describe(plan, settings, hpo_shards: int, importance_shards: list[int], esti
         f"  {settings.hpo.search}: {plan.n_configs} configurations (limit hpo.max_configs = {settings.hpo.max_configs}) "
         f"x {plan.n_folds} folds x {plan.n_rounds} rounds = {_num(fits['hpo_exhaustive'])} HPO fits"
         + (f" in {hpo_shards} shards/round" if fits["hpo"] == fits["hpo_exhaustive"] else " for the exhaustive grid")
-        + f"; {method.title}: {_num(fits['importance'])} fits in up to {max(importance_shards)} shards/round; "
+        + f"; {method_text}: {_num(fits['importance'])} fits in up to {max(importance_shards)} shards/round; "
         f"{_num(fits['fits'])} fits in all",
     ]
     if fits["hpo_equivalents"] != fits["hpo_exhaustive"]:

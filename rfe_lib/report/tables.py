@@ -82,14 +82,18 @@ def hpo_table(results: dict[int, pd.DataFrame], best: dict[int, pd.DataFrame], t
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def importance_sheet(importance: dict[int, pd.DataFrame], eliminated: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """Per round, every feature's importance (most important first); ``eliminated`` marks those that left."""
+def importance_sheet(importance: dict[int, pd.DataFrame], eliminated: dict[int, pd.DataFrame],
+                     methods: list[str] | None = None) -> pd.DataFrame:
+    """Per round, every feature's importance (most important first), by the round's method (``methods``);
+    ``eliminated`` marks those that left."""
     parts = []
     for r in sorted(importance):
         imp = importance[r]
         imp = imp.iloc[importance_order(imp["feature"], imp["importance_mean"])].copy()
         imp.insert(0, "round", r)
         imp.insert(1, "rank", range(1, len(imp) + 1))
+        if methods is not None:
+            imp.insert(2, "method", methods[r])
         gone = set(eliminated[r]["feature"]) if r in eliminated else set()
         imp["eliminated"] = imp["feature"].isin(gone)
         parts.append(imp)

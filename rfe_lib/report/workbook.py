@@ -9,10 +9,11 @@ from .tables import config_table, hpo_table, importance_sheet, per_round, report
 
 
 def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions: bool, run_dir,
-                    workflow_dir) -> dict[str, pd.DataFrame]:
+                    workflow_dir, methods: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Every sheet of ``report.xlsx``, in order. ``inputs`` as for :func:`~rfe_lib.report.tables.report_tables`,
     plus ``best`` and ``results`` (one path per round), ``validation``, ``data`` (the input file) and, with
-    ``with_predictions``, ``predictions`` (one path per round; the selected round's go into a Predictions sheet)."""
+    ``with_predictions``, ``predictions`` (one path per round; the selected round's go into a Predictions sheet);
+    ``methods``: the importance method of each round."""
     tables = report_tables(inputs)
     selected = pd.read_parquet(inputs["selected"])
     r = selected_round(selected)
@@ -22,7 +23,7 @@ def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions:
         "Elimination": tables["elimination"],
         "HPO": _with_grid_edges(hpo_table(per_round(inputs["results"]), per_round(inputs["best"]), top_configs),
                                 pd.read_parquet(inputs["rounds"])),
-        "Importance": importance_sheet(per_round(inputs["importance"]), per_round(inputs["eliminated"])),
+        "Importance": importance_sheet(per_round(inputs["importance"]), per_round(inputs["eliminated"]), methods),
         "Metrics": tables["metrics"],
         "Config": config_table(config),
         "Provenance": provenance_table(run_dir=run_dir, data_path=inputs["data"], workflow_dir=workflow_dir),

@@ -18,7 +18,7 @@ from rfe_lib.job import export_pythonpath  # noqa: E402
 export_pythonpath(_REPO)
 from rfe_lib.fingerprint import script_fingerprint  # noqa: E402
 from rfe_lib.figures import registry as FIGURES  # noqa: E402
-from rfe_lib.importance import round_methods  # noqa: E402
+from rfe_lib.importance import methods_title, round_methods  # noqa: E402
 from rfe_lib.plan import make_plan  # noqa: E402
 from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
 from rfe_lib.plan.text import describe  # noqa: E402
@@ -47,8 +47,7 @@ METHODS = round_methods(SETTINGS, PLAN.schedule)  # the importance method of eac
 # so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
 CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
 HPO_SHARDS = [[resolve_shards(SETTINGS.hpo.shards, g.n_candidates, CPUS, FOLDS) for g in rungs] for rungs in RUNGS]
-IMPORTANCE_SHARDS = [resolve_shards(SETTINGS.importance.shards, n, CPUS, -(-m.fits(n, FOLDS, 1) // n))
-                     for n, m in zip(PLAN.schedule, METHODS)]
+IMPORTANCE_SHARDS = [m.shards(SETTINGS.importance.shards, n, FOLDS, CPUS) for n, m in zip(PLAN.schedule, METHODS)]
 # Scheduling: rounds run one after another, so the jobs that lead to the next round's features come
 # first whenever several are ready; the round's final model and metrics next; figures, the summary and
 # the workbook last. Figures then fill the cores the chain leaves idle (a merge, a lone shard) instead
@@ -215,7 +214,8 @@ def figure_options(group):
     return _options
 
 
-SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, METHODS[-1]), FIGURES.SUMMARY_FIGURES)
+SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_title(METHODS)),
+                                      FIGURES.SUMMARY_FIGURES)
 
 
 def summary_figure_inputs():

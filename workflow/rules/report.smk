@@ -45,6 +45,7 @@ rule workbook:
     params:
         config=config,
         top_configs=SETTINGS.excel.top_configs,
+        methods=[m.name for m in METHODS],
         predictions=SETTINGS.excel.predictions,
         run_dir=lambda wc, output: str(Path(output[0]).parent),
         code=script_code("workbook"),
