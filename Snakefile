@@ -32,5 +32,5 @@ localrules:
 
 rule all:
     input:
-        final_outputs(),
+        final_outputs,
     default_target: True

@@ -70,6 +70,8 @@ def engineer(df, fmap: list[dict], spec: DataSpec):
     cols = {}
     for row in fmap:
         feat, col, kind = row["feature"], row["column"], row["kind"]
+        if kind == "group":  # a member of a group of correlated features: engineered as the member it is
+            feat, kind = col, "derived" if col in spec.derived else "numeric"
         if kind == "numeric":
             cols[col] = df[feat].to_numpy(dtype=float, na_value=np.nan)
         elif kind in ("cyclic", "angle"):
@@ -87,12 +89,15 @@ def engineer(df, fmap: list[dict], spec: DataSpec):
     return pd.DataFrame(cols)
 
 
-def decode(table, kind: str, feature: str, period: float | None = None):
+def decode(table, kind: str, feature: str, period: float | None = None, columns=None):
     """A feature's values from its model columns (the inverse of :func:`engineer`): the column itself, or, for a
-    sin/cos-encoded feature, its value recovered from the two columns (modulo its period; angles in degrees).
-    ``table`` maps column names to arrays."""
+    sin/cos-encoded feature, its value recovered from the two columns (modulo its period; angles in degrees), or for a
+    group of correlated features (``columns``: its members' columns), its first member's values. ``table`` maps
+    column names to arrays."""
     import numpy as np
 
+    if kind == "group":
+        return np.asarray(table[columns[0]], dtype=float)
     if kind in ("cyclic", "angle"):
         s = np.asarray(table[f"{feature}_sin"], dtype=float)
         c = np.asarray(table[f"{feature}_cos"], dtype=float)
@@ -103,8 +108,10 @@ def decode(table, kind: str, feature: str, period: float | None = None):
     return np.asarray(table[feature], dtype=float)
 
 
-def axis_label(feature: str, kind: str, period: float | None = None) -> str:
+def axis_label(feature: str, kind: str, period: float | None = None, columns=None) -> str:
     """How a figure labels an axis of a feature's values (as :func:`decode` gives them)."""
+    if kind == "group":
+        return f"{columns[0]} (the first of a group of {len(columns)} correlated features)"
     if kind == "cyclic":
         return f"{feature} (cyclic, period {period:g})"
     if kind == "angle":

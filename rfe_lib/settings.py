@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from . import RFEError
+from .correlated import ACTIONS as CORRELATED_ACTIONS
 from .features import DERIVED_OPS
 from .importance import CHOICES as IMPORTANCE_CHOICES
 from .metrics import ANGLE_UNITS, LOSSES
@@ -32,6 +33,7 @@ from .selection import SELECT_RULES
 # Schema key (``*`` for any name) -> the values its ``enum`` must list, in this order.
 ENUMERATIONS = {
     "features.angles.*": ANGLE_UNITS,
+    "features.correlated.action": CORRELATED_ACTIONS,
     "features.derived.*.op": DERIVED_OPS,
     "features.impute": (None, *IMPUTERS),
     "hpo.metric": LOSSES,
@@ -70,6 +72,7 @@ class FeatureSettings(Section):
     angles: dict
     derived: dict
     impute: str | None
+    correlated: dict  # threshold, action (see rfe_lib/correlated.py)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class RFESettings(Section):
     importance: str
     repeats: int
     lofo_below: int
+    stop: dict | None  # patience, tolerance (see rfe_lib/stopping.py); None: every round runs
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def expected_pngs(run_dir):
 def test_every_expected_png_exists_and_is_a_picture(small_run):
     run = read_run(small_run)
     expected = expected_pngs(run)
-    assert len(expected) == 2 + 13 + 13 + 12
+    assert len(expected) == 3 + 13 + 13 + 12
     for path in expected:
         assert_sane_png(path)
     made = sorted((run / "plots").rglob("*.png"))
@@ -352,11 +352,13 @@ def test_every_figure_has_a_draw_function_and_a_caption_that_renders():
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     options = {"target": "y", "unit": None, "angle": None, "round": 2, "metric": "rmse", "tolerances": [1, 5],
                "cyclic": {}, "n_eliminated": 1, "ranked_configs": 40, "importance_title": "LOFO importance",
-               "importance_definition": "a definition", "importance_axis": "an axis"}
+               "importance_definition": "a definition", "importance_axis": "an axis", "threshold": 0.95,
+               "action": "group"}
     for fig in registry.ROUND_FIGURES + registry.SUMMARY_FIGURES:
         module, _, function = fig.draw.partition(":")
         assert callable(getattr(MODULES[module], function)), fig.draw
-        assert set(fig.needs) <= set(registry.INPUTS) | {"rounds", "selected", "eliminated", "last_importance"}
+        assert set(fig.needs) <= set(registry.INPUTS) | {"rounds", "selected", "eliminated", "last_importance",
+                                                          "correlated"}
         name = fig.name.format(k=1, param="alpha")
         text = env.from_string(registry.caption_template(name)).render(
             snakemake=SimpleNamespace(params=SimpleNamespace(options=options), wildcards=SimpleNamespace(r="002")))

@@ -145,6 +145,13 @@ SUMMARY_FIGURES = (
            "The elimination order: every feature, in the order it left (first at the top), with its importance in the "
            "round it left (features kept to the last round: their importance there). Features in the selected round "
            "are in colour."),
+    Figure("correlated_groups", "summary", "correlated features", "Figures", ("correlated",),
+           ("target", "unit", "angle", "threshold", "action"), "summary:draw_correlated_groups",
+           "Groups of features whose absolute Spearman correlation on the training rows is at least "
+           "{{ p.threshold }} (connected components, ordered by name), with each member's correlation with the target. "
+           "features.correlated.action: ``{{ p.action }}``{% if p.action == 'group' %}: each group was one feature for "
+           "elimination{% elif p.action == 'prune' %}: only each group's member most correlated with the target (in "
+           "colour) entered round 0{% else %}: nothing changed, every feature was eliminated on its own{% endif %}."),
 )
 _BY_NAME = {f.name: f for f in ROUND_FIGURES + SUMMARY_FIGURES}
 
@@ -198,7 +205,8 @@ def round_options(settings, plan, r: int, method) -> dict:
 
 def summary_options(settings, importance_title: str) -> dict:
     return {"target": settings.data.target, "unit": settings.plots.target_unit, "angle": settings.target_angle,
-            "metric": settings.hpo.metric, "importance_title": importance_title}
+            "metric": settings.hpo.metric, "importance_title": importance_title,
+            "threshold": settings.features.correlated["threshold"], "action": settings.features.correlated["action"]}
 
 
 def pick(options: dict, figures) -> dict:

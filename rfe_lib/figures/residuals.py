@@ -96,8 +96,8 @@ def draw_residuals_vs_top_feature(inputs, options, k: int):
     pred = read_columns(inputs["predictions"], ["row", *PREDICTION_COLUMNS])
     table = read_columns(inputs["table"], columns)
     period = options["cyclic"].get(feature)
-    values = decode(table, kind, feature, period=period)[pred["row"]]
+    values = decode(table, kind, feature, period=period, columns=columns)[pred["row"]]
     importance = (float(imp["importance_mean"][k - 1]), float(imp["importance_std"][k - 1]))
     return residuals_vs_feature(pred, values, feature, target, rank=k, importance=importance, metric=options["metric"],
-                                x_label=axis_label(feature, kind, period), round_=r,
+                                x_label=axis_label(feature, kind, period, columns), round_=r,
                                 importance_title=options["importance_title"])

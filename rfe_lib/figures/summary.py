@@ -10,7 +10,8 @@ from matplotlib.patches import Patch
 
 from ..vocab import HELD_OUT
 from .common import MAX_ROWS, loss_label, symlog_if_skewed, target_of, titles, value_labels
-from .style import ACCENT, INK, MUTED, SET_COLORS, SET_NAMES, Target, figure, fmt, metric_name, styled
+from .style import (ACCENT, BAD, INK, MUTED, SET_COLORS, SET_NAMES, Target, figure, fmt, message_figure, metric_name,
+                    styled)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,6 +58,14 @@ def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, 
         top.tick_params(labelsize=8.5, colors="#666666")
         top.set_xlabel("round", fontsize=9, color="#666666")
     ax2.xaxis.get_major_locator().set_params(integer=True) if len(n) > 30 else None
+    stops = rs[rs["stop_reason"] != ""] if "stop_reason" in rs else rs.iloc[:0]
+    if len(stops):  # early stopping: where the run stopped, the later rounds did not run
+        where = float(stops["n_features"].iloc[0])
+        for a in (ax, ax2):
+            a.axvline(where, color=BAD, linestyle=":", linewidth=1.6, zorder=1)
+        ax.annotate(f"stopped early after round {int(stops['round'].iloc[0])}:\nfewer features were not tried",
+                    xy=(where, 1.0), xycoords=("data", "axes fraction"), xytext=(4, -4), textcoords="offset points",
+                    ha="left", va="top", fontsize=9, color=BAD)
     fig.suptitle("Loss and held-out metrics against the number of features")
     return fig
 
@@ -99,6 +108,39 @@ def elimination_order(order: pd.DataFrame, selected_round: int, n_rounds: int, t
     return fig
 
 
+@styled
+def correlated_groups(groups: pd.DataFrame, threshold: float, action: str, target: Target):
+    """The groups of correlated features: each member's |Spearman correlation| with the target, a group per band;
+    with prune, the member kept in colour."""
+    title = f"Correlated features: |Spearman ρ| ≥ {threshold:g} on the training rows"
+    if groups.empty:
+        return message_figure(title, f"no two features correlate at |ρ| ≥ {threshold:g}: nothing to {action}")
+    total = len(groups)
+    shown = groups.head(MAX_ROWS).reset_index(drop=True)
+    n = len(shown)
+    fig, ax = figure(width=8.5, height=max(3.2, 1.7 + 0.3 * n))
+    pos = np.arange(n)[::-1]
+    colors = [ACCENT if (action != "prune" or kept) else MUTED for kept in shown["kept"]]
+    ax.barh(pos, shown["target_correlation"], color=colors, height=0.68, zorder=2)
+    for k, (g, grp) in enumerate(shown.groupby("group", sort=False)):
+        idx = pos[grp.index.to_numpy()]
+        if k % 2 == 0:
+            ax.axhspan(idx.min() - 0.5, idx.max() + 0.5, color="#F3F3F3", zorder=0, linewidth=0)
+    ax.set_yticks(pos, labels=shown["feature"])
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xlim(0, 1.0)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(f"|Spearman ρ| with {target.name} (training rows)")
+    value_labels(ax, pos, [f"group {int(g)}: |ρ| up to {m:.4f} in the group" for g, m in
+                           zip(shown["group"], shown["max_correlation"])])
+    what = {"report": "reported only: every feature is eliminated on its own",
+            "group": "each group is one feature for elimination",
+            "prune": "pruned before round 0: the member most correlated with the target is kept (in colour)"}[action]
+    titles(ax, title, f"{groups['group'].nunique()} groups, {total} features; {what}"
+           + (f"; the first {n} shown" if total > n else ""))
+    return fig
+
+
 # ------------------------------------------------------------------------- draw functions (see the registry)
 
 def _selected_round(inputs) -> int:
@@ -125,3 +167,10 @@ def draw_elimination_order(inputs, options):
     n_rounds = len(pd.read_parquet(inputs["rounds"], columns=["round"]))
     return elimination_order(order, selected, n_rounds, target_of(options), options["metric"],
                              options["importance_title"])
+
+
+def draw_correlated_groups(inputs, options):
+    import pandas as pd
+
+    return correlated_groups(pd.read_parquet(inputs["correlated"]), options["threshold"], options["action"],
+                             target_of(options))

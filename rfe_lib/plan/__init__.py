@@ -53,6 +53,26 @@ def _check_data(settings, spec):
     return df, rows, kept
 
 
+def _correlated(settings, df, fmap, split):
+    """The feature map after features.correlated (group or prune change the features; report does not)."""
+    c = settings.features.correlated
+    if c["action"] == "report":
+        return fmap
+    from ..correlated import correlated_feature_map
+    from ..features import engineer
+
+    before = len(dict.fromkeys(r["feature"] for r in fmap))
+    fmap, _ = correlated_feature_map(engineer(df, fmap, settings.data_spec()), split, fmap, c)
+    after = len(dict.fromkeys(r["feature"] for r in fmap))
+    if after <= settings.rfe.min_features:
+        raise RFEError(
+            f"features.correlated ({c['action']} at threshold {c['threshold']:g}) leaves {after} of {before} features, "
+            f"not more than rfe.min_features ({settings.rfe.min_features}): raise the threshold, use action: report, "
+            "or lower rfe.min_features"
+        )
+    return fmap
+
+
 def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     """Validate the run and fix its schedule; raise :class:`RFEError` naming any problem."""
     from ..data import check_path, file_fingerprint
@@ -76,7 +96,6 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     df, rows, kept = _check_data(settings, spec)
     mspec = settings.model_spec()
     fmap = feature_map(kept, spec)
-    features = list(dict.fromkeys(r["feature"] for r in fmap))
     warnings = [f"{r['column'] or 'table'}: {r['check']}: {r['detail']}" for r in rows
                 if r["status"] in ("warning", "dropped")]
     with_nan = [r["column"] for r in rows if r["check"] == "missing" and r["status"] == "warning" and r["column"] in kept]
@@ -89,6 +108,8 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     split = make_split(df[spec.target].to_numpy(dtype=float), test_fraction=s.test_fraction,
                        val_fraction=s.val_fraction, folds=s.folds, n_bins=s.stratify_bins, seed=s.seed)
     folds = split.loc[split["set"] == "train", "fold"]
+    fmap = _correlated(settings, df, fmap, split)
+    features = list(dict.fromkeys(row["feature"] for row in fmap))
     settings.check(n_features=len(features))
     schedule = round_schedule(len(features), r.step, r.min_features)
     plan = Plan(

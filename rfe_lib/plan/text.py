@@ -60,6 +60,12 @@ def describe(plan, settings, hpo_shards: int, importance_shards: list[int], esti
                              head=4, tail=2).replace(" -> ", " ")
             + (" (c: carried)" if strategy.carry_top is not None else "")
         )
+    stop = settings.rfe.stop
+    if stop is not None:
+        lines.append(f"  early stopping (rfe.stop: patience {stop['patience']}, tolerance {stop['tolerance']:g} standard "
+                     f"errors): each round's elimination decides whether the next round runs, so `snakemake -n` lists "
+                     f"the jobs up to the next decision; the fits above are those of all {plan.n_rounds} planned rounds, "
+                     "the most the run can make")
     cores = os.cpu_count() or 1
     if estimate is not None:
         lines.append(f"  estimated CPU time from finished HPO shards' benchmarks: {human(estimate)} "

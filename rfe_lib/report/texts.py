@@ -52,6 +52,7 @@ def description_context(run_dir, facts: dict) -> dict:
                      for f, v in zip(selected["feature"], selected["importance_mean"])],
         "cv_mean": float(row["cv_mean"]), "cv_std": float(row["cv_std"]), "params": json.loads(row["params"]),
         "grid_edge": str(row["grid_edge"]) if "grid_edge" in row.index else "",
+        "stop_reason": next((str(v) for v in rounds.get("stop_reason", []) if v), ""),
         "val": metrics_of("val"), "test": metrics_of("test"), "n_rounds": len(rounds),
     }
     return ctx

@@ -98,9 +98,56 @@ def rdir(r):
     return f"{RUN}/round_{int(r):03d}"
 
 
+STOP = SETTINGS.rfe.stop is not None  # early stopping: the rounds that run are known as they finish
+
+
+def ran_rounds():
+    """The rounds that run: every round, or with early stopping those up to the first whose elimination decided
+    to stop (each elimination is then a checkpoint: asking for its decision adds the next round's jobs)."""
+    if not STOP:
+        return ROUNDS
+    from rfe_lib.stopping import stopped
+
+    ran = []
+    for r in ROUNDS:
+        ran.append(r)
+        if r == ROUNDS[-1] or stopped(getattr(checkpoints, f"eliminate_{r:03d}").get().output.decision):
+            return ran
+    return ran
+
+
+def round_paths(pattern):
+    """Paths of ``pattern`` (relative to a round folder) for every round that runs."""
+    return [f"{rdir(r)}/{pattern}" for r in ran_rounds()]
+
+
 def per_round(pattern):
-    """Paths of ``pattern`` (relative to a round folder) for every round."""
-    return [f"{rdir(r)}/{pattern}" for r in ROUNDS]
+    """An input function: the paths of ``pattern`` for every round that runs."""
+    return lambda wildcards: round_paths(pattern)
+
+
+def eliminate_inputs(r):
+    """The elimination of round r reads the round's importance and search shards and, with early stopping, every
+    earlier round's search (the CV losses so far)."""
+    inputs = {"importance": [f"{rdir(r)}/importance/shard_{s:02d}.parquet" for s in range(IMPORTANCE_SHARDS[r])],
+              "hpo": hpo_paths(r), "features": f"{rdir(r)}/features.parquet"}
+    if STOP:
+        inputs["history"] = [path for i in range(r) for path in hpo_paths(i)]
+    return inputs
+
+
+def eliminate_outputs(r):
+    outputs = {"importance": f"{rdir(r)}/importance/importance.parquet", "eliminated": f"{rdir(r)}/eliminated.parquet"}
+    if r + 1 < len(ROUNDS):
+        outputs["next_features"] = f"{rdir(r + 1)}/features.parquet"
+    if STOP:
+        outputs["decision"] = f"{rdir(r)}/stop.parquet"
+    return outputs
+
+
+def eliminate_params(r):
+    return {"k": PLAN.eliminate[r], "round": r, "search": SEARCH.to_params(), "stop": SETTINGS.rfe.stop,
+            "code": script_code("eliminate")}
 
 
 def hpo_rung_paths(r, g):
@@ -218,10 +265,10 @@ SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_
                                       FIGURES.SUMMARY_FIGURES)
 
 
-def summary_figure_inputs():
+def summary_figure_inputs(wildcards):
     return {"rounds": f"{RUN}/summary/rounds.parquet", "selected": f"{RUN}/summary/selected.parquet",
-            "eliminated": per_round("eliminated.parquet"),
-            "last_importance": f"{rdir(ROUNDS[-1])}/importance/importance.parquet"}
+            "eliminated": round_paths("eliminated.parquet"), "correlated": f"{RUN}/data/correlated.parquet",
+            "last_importance": f"{rdir(ran_rounds()[-1])}/importance/importance.parquet"}
 
 
 # --- Tables, the workbook and the report's texts (report.smk) ---
@@ -247,14 +294,14 @@ def report_table_paths():
 
 def workbook_inputs(wildcards):
     paths = {
-        **RUN_TABLE_INPUTS,
-        "best": per_round("hpo/best.parquet"),
-        "results": per_round("hpo/results.parquet"),
+        **{key: value(wildcards) if callable(value) else value for key, value in RUN_TABLE_INPUTS.items()},
+        "best": round_paths("hpo/best.parquet"),
+        "results": round_paths("hpo/results.parquet"),
         "validation": f"{RUN}/data/validation.parquet",
         "data": SETTINGS.data.path,
     }
     if SETTINGS.excel.predictions:
-        paths["predictions"] = per_round("model/predictions.parquet")
+        paths["predictions"] = round_paths("model/predictions.parquet")
     return paths
 
 
@@ -292,10 +339,10 @@ def round_category(wildcards):
     return f"Round {r:03d}" + (" (selected)" if r == selected_round() else "")
 
 
-def final_outputs():
+def final_outputs(wildcards=None):
     """The default target: the summary, every figure, the report tables and texts, and the workbook."""
     outputs = [f"{RUN}/summary/rounds.parquet", f"{RUN}/summary/selected.parquet"]
-    outputs += [path for r in ROUNDS for path in round_figure_paths(r)]
+    outputs += [path for r in ran_rounds() for path in round_figure_paths(r)]
     outputs += summary_figure_paths()
     outputs += report_table_paths()
     outputs += [DESCRIPTION, *(caption_file(name) for name in figure_names())]

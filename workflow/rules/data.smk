@@ -47,14 +47,17 @@ rule engineer_features:
     input:
         data=SETTINGS.data.path,
         validation=f"{RUN}/data/validation.parquet",
+        split=f"{RUN}/split/indices.parquet",
     output:
         table=f"{RUN}/data/features.parquet",
         feature_map=f"{RUN}/data/feature_map.parquet",
+        correlated=f"{RUN}/data/correlated.parquet",
         features=f"{RUN}/round_000/features.parquet",
     log:
         f"{RUN}/logs/engineer_features.log",
     params:
         spec=SETTINGS.data_spec().to_dict(),
+        correlated=SETTINGS.features.correlated,
         code=script_code("engineer_features"),
     threads: 1
     resources:

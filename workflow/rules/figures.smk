@@ -44,7 +44,7 @@ for group in FIGURE_GROUPS:
 
 rule figures_summary:
     input:
-        **summary_figure_inputs(),
+        unpack(summary_figure_inputs),
     output:
         **{
             f.name: report(

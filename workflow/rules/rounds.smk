@@ -126,34 +126,54 @@ rule importance_shard:
 
 
 # Elimination writes the next round's features.parquet, so each round has a rule of its own (a rule's outputs
-# share its wildcards, and round r + 1 cannot be written as a wildcard of round r).
+# share its wildcards, and round r + 1 cannot be written as a wildcard of round r). With early stopping (rfe.stop)
+# each is a checkpoint whose decision (round_<r>/stop.parquet) adds the next round's jobs, or not (ran_rounds in
+# common.smk): no fit after a stop. A rule and a checkpoint are declared by different keywords, hence two blocks.
 for r in ROUNDS:
+    if not STOP:
 
-    rule:
-        name:
-            f"eliminate_{r:03d}"
-        input:
-            importance=[f"{rdir(r)}/importance/shard_{s:02d}.parquet" for s in range(IMPORTANCE_SHARDS[r])],
-            hpo=hpo_paths(r),
-            features=f"{rdir(r)}/features.parquet",
-        output:
-            importance=f"{rdir(r)}/importance/importance.parquet",
-            eliminated=f"{rdir(r)}/eliminated.parquet",
-            **({"next_features": f"{rdir(r + 1)}/features.parquet"} if r + 1 < len(ROUNDS) else {}),
-        log:
-            f"{RUN}/logs/round_{r:03d}/eliminate.log",
-        params:
-            k=PLAN.eliminate[r],
-            round=r,
-            search=SEARCH.to_params(),
-            code=script_code("eliminate"),
-        localrule: True  # bookkeeping of a second: on a cluster, the head node runs it
-        priority: CHAIN_PRIORITY
-        threads: 1
-        resources:
-            mem_mb=1000,
-            runtime=5,
-        conda:
-            ENV_MODEL
-        script:
-            "../scripts/eliminate.py"
+        rule:
+            name:
+                f"eliminate_{r:03d}"
+            input:
+                **eliminate_inputs(r),
+            output:
+                **eliminate_outputs(r),
+            log:
+                f"{RUN}/logs/round_{r:03d}/eliminate.log",
+            params:
+                **eliminate_params(r),
+            localrule: True  # bookkeeping of a second: on a cluster, the head node runs it
+            priority: CHAIN_PRIORITY
+            threads: 1
+            resources:
+                mem_mb=1000,
+                runtime=5,
+            conda:
+                ENV_MODEL
+            script:
+                "../scripts/eliminate.py"
+
+    else:
+
+        checkpoint:
+            name:
+                f"eliminate_{r:03d}"
+            input:
+                **eliminate_inputs(r),
+            output:
+                **eliminate_outputs(r),
+            log:
+                f"{RUN}/logs/round_{r:03d}/eliminate.log",
+            params:
+                **eliminate_params(r),
+            localrule: True
+            priority: CHAIN_PRIORITY
+            threads: 1
+            resources:
+                mem_mb=1000,
+                runtime=5,
+            conda:
+                ENV_MODEL
+            script:
+                "../scripts/eliminate.py"

@@ -9,6 +9,7 @@ rule summarize:
         importance=per_round("importance/importance.parquet"),
         eliminated=per_round("eliminated.parquet"),
         results=per_round("hpo/results.parquet"),
+        decisions=per_round("stop.parquet") if STOP else [],
     output:
         rounds=f"{RUN}/summary/rounds.parquet",
         selected=f"{RUN}/summary/selected.parquet",
@@ -17,6 +18,7 @@ rule summarize:
     params:
         select=SETTINGS.rfe.select,
         search=SEARCH.to_params(),
+        planned_rounds=len(ROUNDS),
         code=script_code("summarize"),
     threads: 1
     resources:

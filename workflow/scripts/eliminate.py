@@ -26,6 +26,13 @@ def main(smk, log):
         kept = next_features(features, gone["feature"])
         log.info("next round: %d features: %s", len(kept), ", ".join(kept))
         write_parquet(pd.DataFrame({"feature": kept}), smk.output.next_features)
+    if "decision" in smk.output.keys():  # early stopping: the CV loss of every round so far
+        from rfe_lib.stopping import decision, history
+
+        search = from_params(smk.params.search)
+        verdict = decision(history([*smk.input.history, *smk.input.hpo], search), **smk.params.stop)
+        log.info("early stopping: %s", verdict["reason"])
+        write_parquet(pd.DataFrame([verdict]), smk.output.decision)
 
 
 run(main, snakemake)  # noqa: F821

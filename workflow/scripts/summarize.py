@@ -21,6 +21,10 @@ def main(smk, log):
                      **search_summary(results, best, search, r)})
         importance[r] = imp
     rounds = pd.DataFrame(rows)
+    if smk.input.decisions:  # early stopping: each round's decision; the rounds after a stop did not run
+        from rfe_lib.stopping import summary_columns
+
+        rounds = summary_columns(rounds, [pd.read_parquet(p) for p in smk.input.decisions], smk.params.planned_rounds)
     selected = selected_table(rounds, importance, smk.params.select)
     log.info("\n%s", rounds[["round", "n_features", "cv_mean", "cv_std"]].to_string(index=False))
     log.info("selected round %d (%s): %s", selected.at[0, "round"], smk.params.select, ", ".join(selected["feature"]))
