@@ -9,12 +9,12 @@ refused before any job starts) and in the ``validate_data`` job (which writes th
 from __future__ import annotations
 
 import csv
-import difflib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import RFEError
+from .words import closest
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -45,8 +45,8 @@ class DataSpec:
 
 
 def _suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest(name, choices)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def _csv_delimiter(path: Path) -> str:

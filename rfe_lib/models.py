@@ -9,13 +9,13 @@ target's sine and cosine and predicts the angle with ``atan2``.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import math
 import re
 from dataclasses import dataclass
 
 from . import RFEError
+from .words import closest
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -46,8 +46,8 @@ def import_estimator(path: str, allowed_modules=("sklearn.",)):
     cls = getattr(module, cls_name, None)
     if cls is None:
         public = [n for n in dir(module) if n.endswith("Regressor") or n[:1].isupper()]
-        close = difflib.get_close_matches(cls_name, public, n=1)
-        hint = f"; did you mean '{module_name}.{close[0]}'?" if close else ""
+        close = closest(cls_name, public)
+        hint = f"; did you mean '{module_name}.{close}'?" if close else ""
         raise RFEError(f"model.estimator '{path}': module '{module_name}' has no '{cls_name}'{hint}")
     from sklearn.base import is_regressor
 
@@ -199,8 +199,8 @@ def check_grid(spec, grid) -> None:
     problems = []
     for name in sorted(spec.params):
         if name not in accepted:
-            close = difflib.get_close_matches(name, accepted, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            close = closest(name, accepted)
+            hint = f" (did you mean '{close}'?)" if close else ""
             problems.append(f"model.params.{name}: {spec.estimator.rpartition('.')[2]} has no parameter '{name}'{hint}")
     if not problems:
         problems.extend(f"model.params: {msg}" for msg in _value_problems(cls, spec.params, None, [None]))
@@ -209,8 +209,8 @@ def check_grid(spec, grid) -> None:
         where = "hpo.grid" if isinstance(grid, dict) else f"hpo.grid[{i}]"
         for name, values in g.items():
             if name not in accepted:
-                close = difflib.get_close_matches(name, accepted, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                close = closest(name, accepted)
+                hint = f" (did you mean '{close}'?)" if close else ""
                 problems.append(f"{where}.{name}: {spec.estimator.rpartition('.')[2]} has no parameter '{name}'{hint}; "
                                 f"it accepts: {', '.join(accepted)}")
             elif not isinstance(values, list) or not values:

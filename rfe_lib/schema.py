@@ -8,12 +8,12 @@ defaults, exactly as Snakemake's ``validate`` does: the schema is the only place
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 from functools import lru_cache
 from pathlib import Path
 
 from . import RFEError
+from .words import closest
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 # Keys that were renamed: old dotted key -> new one (a config with the old key is told the new name).
@@ -58,9 +58,9 @@ def _describe(error) -> str:
         extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         for key in extra:
             full = f"{where}.{key}" if error.absolute_path else key
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            close = closest(key, allowed)
             prefix = f"{where}." if error.absolute_path else ""
-            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; allowed keys here: {', '.join(allowed)}"
+            hint = f"; did you mean '{prefix}{close}'?" if close else f"; allowed keys here: {', '.join(allowed)}"
             if full in RENAMED:
                 hint = f": it is now called '{RENAMED[full]}' (same settings); rename it in your config file"
             parts.append(f"unknown config key '{full}'{hint}")

@@ -152,7 +152,7 @@ def eliminate_params(r):
 
 def hpo_rung_paths(r, g):
     """The shards of rung g of round r's search (rung 0's directly under hpo/)."""
-    folder = f"{rdir(r)}/hpo" + ("" if g == 0 else f"/rung_{g}")
+    folder = f"{rdir(r)}/hpo" if g == 0 else f"{rdir(r)}/hpo/rung_{g}"
     return [f"{folder}/shard_{s:02d}.parquet" for s in range(HPO_SHARDS[int(r)][g])]
 
 
