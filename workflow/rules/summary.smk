@@ -15,6 +15,7 @@ rule summarize:
         f"{RUN}/logs/summarize.log",
     params:
         select=SETTINGS.rfe.select,
+        metric=SETTINGS.hpo.metric,
         code=script_code("summarize"),
     threads: 1
     resources:
