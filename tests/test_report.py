@@ -40,6 +40,12 @@ def test_description_states_selected_round_features_and_test_metrics(small_run, 
     assert f"Round {r} selected: {len(sel)} features" in text
     assert all(f in text for f in sel["feature"])
     assert f"{rounds.loc[r, 'test_rmse']:.4g}" in text and f"{rounds.loc[r, 'test_r2']:.4g}" in text
+    # the rule, and the selected round's validation loss and optimism beside round 0's
+    assert "(rule ``best``)" in text and "has the lowest mean CV loss" in text
+    for value in (rounds.loc[r, "val_loss"], rounds.loc[r, "optimism"], rounds.loc[0, "val_loss"],
+                  rounds.loc[0, "optimism"]):
+        assert f"{value:.4g}" in text, value
+    assert (".. warning::" in text) == (not pd.isna(sel["warning"].iloc[0]))
     html = reports[0].read_text()
     assert f"Round {r} selected: {len(sel)} features" in html
     assert "System Message" not in html  # the reStructuredText rendered cleanly

@@ -27,7 +27,7 @@ def description_context(run_dir, facts: dict) -> dict:
     the selected round, its features and its validation and test metrics."""
     import pandas as pd
 
-    from .tables import selected_round
+    from .tables import selected_round, selection_warning
 
     run_dir = Path(run_dir)
     ctx = {**facts, "selected": None}
@@ -44,11 +44,15 @@ def description_context(run_dir, facts: dict) -> dict:
         names += [tolerance_column(t) for t in facts["tolerances"]]
         return {m: float(row[f"{s}_{m}"]) for m in names if f"{s}_{m}" in row.index}
 
+    first = rounds.loc[rounds.index.min()]
     ctx["selected"] = {
         "round": r, "rule": str(selected["rule"].iloc[0]), "n_features": int(row["n_features"]),
         "features": [{"name": str(f), "importance": float(v)}
                      for f, v in zip(selected["feature"], selected["importance_mean"])],
         "cv_mean": float(row["cv_mean"]), "cv_std": float(row["cv_std"]), "params": json.loads(row["params"]),
+        "val_loss": float(row["val_loss"]), "optimism": float(row["optimism"]),
+        "first_round": int(rounds.index.min()), "first_val_loss": float(first["val_loss"]),
+        "first_optimism": float(first["optimism"]), "warning": selection_warning(selected),
         "val": metrics_of("val"), "test": metrics_of("test"), "n_rounds": len(rounds),
     }
     return ctx
