@@ -81,19 +81,6 @@ def test_lofo_importance_equals_direct_recomputation(small_run):
     assert fmap.loc[fmap["feature"] == "hour", "column"].tolist() == ["hour_sin", "hour_cos"]
 
 
-def test_predictions_and_metrics(small_run):
-    pred = artifact(small_run, "round_000/model/predictions.parquet")
-    split = artifact(small_run, "split/indices.parquet")
-    assert list(pred.columns[:4]) == ["row", "set", "y_true", "y_pred"]
-    assert (pred["set"].to_numpy() == split["set"].to_numpy()).all()
-    metrics = artifact(small_run, "round_000/eval/metrics.parquet").set_index("set")
-    test = pred[pred["set"] == "test"]
-    rmse = np.sqrt(np.mean((test["y_pred"] - test["y_true"]) ** 2))
-    assert metrics.loc["test", "rmse"] == pytest.approx(rmse)
-    assert metrics.loc["test", "within_25"] == pytest.approx(np.mean(np.abs(test["y_pred"] - test["y_true"]) <= 25))
-    assert metrics.loc["train", "rmse"] < metrics.loc["test", "rmse"]
-
-
 def test_summary_and_selection(small_run):
     rounds = artifact(small_run, "summary/rounds.parquet")
     selected = artifact(small_run, "summary/selected.parquet")
