@@ -354,15 +354,32 @@ def assert_same_artifacts(run_a: Path, run_b: Path, shard_union: bool = False) -
 _BASELINE: dict = {}
 
 
+BASELINE_LOG = "baseline-run.log"  # the baseline run's output, beside (not in) its results
+
+
 def baseline(tmp_path_factory) -> Path:
-    """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it."""
+    """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it. Its
+    output (which says in what order the jobs started) is kept in ``BASELINE_LOG`` in the working folder."""
     key = str(tmp_path_factory.getbasetemp())
     if key not in _BASELINE:
         workdir = tmp_path_factory.mktemp("reliable_baseline")
         make_workdir(workdir, RELIABLE)
-        run(workdir, "-j", "2")
+        proc = run(workdir, "-j", "2")
+        (workdir / BASELINE_LOG).write_text(proc.stdout + proc.stderr)
         _BASELINE[key] = workdir
     return _BASELINE[key]
+
+
+def started_jobs(log: str) -> list[tuple[str, str]]:
+    """``(rule, wildcards)`` of every job in the order Snakemake started it, from a run's output (the ``rule x:``
+    block Snakemake prints as it starts a job, and the block's ``wildcards:`` line)."""
+    jobs = []
+    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule \w+:)", log):
+        m = re.search(r"^(?:local)?rule (\w+):$", block, re.M)
+        if m:
+            wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            jobs.append((m.group(1), wc.group(1) if wc else ""))
+    return jobs
 
 
 def new_workdir(tmp_path: Path, overrides: dict | None = None, name: str = "work") -> Path:
