@@ -354,20 +354,24 @@ def assert_same_artifacts(run_a: Path, run_b: Path, shard_union: bool = False) -
 _BASELINE: dict = {}
 
 
-BASELINE_LOG = "baseline-run.log"  # the baseline run's output, beside (not in) its results
+_BASELINE_LOG: dict = {}
 
 
 def baseline(tmp_path_factory) -> Path:
-    """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it. Its
-    output (which says in what order the jobs started) is kept in ``BASELINE_LOG`` in the working folder."""
+    """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it."""
     key = str(tmp_path_factory.getbasetemp())
     if key not in _BASELINE:
         workdir = tmp_path_factory.mktemp("reliable_baseline")
         make_workdir(workdir, RELIABLE)
         proc = run(workdir, "-j", "2")
-        (workdir / BASELINE_LOG).write_text(proc.stdout + proc.stderr)
-        _BASELINE[key] = workdir
+        _BASELINE[key], _BASELINE_LOG[key] = workdir, proc.stdout + proc.stderr
     return _BASELINE[key]
+
+
+def baseline_log(tmp_path_factory) -> str:
+    """The baseline run's output (it says in what order the jobs started)."""
+    baseline(tmp_path_factory)
+    return _BASELINE_LOG[str(tmp_path_factory.getbasetemp())]
 
 
 def started_jobs(log: str) -> list[tuple[str, str]]:

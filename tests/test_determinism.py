@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from _reliability import BASELINE_LOG, RUN, artifacts, assert_same_artifacts, baseline, new_workdir, run, \
+from _reliability import RUN, artifacts, assert_same_artifacts, baseline, baseline_log, new_workdir, run, \
     started_jobs
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def _first(order, rule, r="000"):
 
 
 def test_the_two_runs_started_their_jobs_in_different_orders(tmp_path_factory, other_settings):
-    base = started_jobs((baseline(tmp_path_factory) / BASELINE_LOG).read_text())
+    base = started_jobs(baseline_log(tmp_path_factory))
     other = started_jobs(other_settings[1])
     for order in (base, other):
         assert sum(rule == "hpo_merge" for rule, _ in order) == 2, order  # both runs ran every job
