@@ -240,8 +240,9 @@ def planned_jobs(workdir: Path, *args: str, configfile: str = "config.yaml", sna
     proc = run(workdir, "-n", *args, configfile=configfile, snakefile=snakefile, env=env)
     text = proc.stdout + "\n" + proc.stderr
     jobs = []
-    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule \w+:)", text):
-        m = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+    # a job's block; jobs of a group (the figure jobs: a dry run shows groups) are indented under "Group job"
+    for block in re.split(r"\n(?=[ \t]*\[[^\]]+\]\n[ \t]*(?:local)?rule \w+:)", text):
+        m = re.search(r"^[ \t]*(?:local)?rule (\w+):", block, re.M)
         if not m:
             continue
         wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)

@@ -141,6 +141,7 @@ def runtime_min(fits):
 # --- Figures (figures.smk): which PNGs each round has is fixed here, from the registry ---
 
 PLOT_DIR = f"{RUN}/plots"
+FIGURE_JOB_GROUP = "figures"  # every figure rule's group: profiles/slurm bundles them (group-components)
 FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS)
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
 # Captions are written by the report_texts job; Snakemake reads them when it builds the report.
