@@ -175,6 +175,10 @@ def read_run(workdir: Path, run_name: str = "t") -> Path:
     return Path(workdir) / "results" / run_name
 
 
+# No quiet skips in CI: RFE_NO_SKIPS=1 (set by .ci/run) makes every skip a failure (tests/_no_skips.py).
+from _no_skips import pytest_make_collect_report, pytest_runtest_makereport, skip_or_fail  # noqa: E402,F401
+
+
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """One complete small run (3 rounds), shared by the tests that only read its artifacts."""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMALL_CONFIG, read_run, snakemake
+from conftest import SMALL_CONFIG, read_run, skip_or_fail, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -105,8 +105,9 @@ def _chromium(*args, timeout=120):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium browser (Debian: apt-get install chromium)")
 def test_report_renders_in_a_real_browser(small_run, reports, tmp_path):
+    if CHROMIUM is None:  # CI sets RFE_REQUIRE_BROWSER=1 once it has installed Chromium: then this fails instead
+        skip_or_fail("no Chromium browser found (Debian: apt-get install chromium)", "RFE_REQUIRE_BROWSER")
     html = reports[0].resolve()
     shot = tmp_path / "report.png"
     _chromium(f"--screenshot={shot}", "--window-size=1400,1000", html.as_uri())
