@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import make_workdir, snakemake
+
+pytestmark = pytest.mark.slow  # a real run
 
 CHAIN = {"round_features", "hpo_shard", "hpo_merge", "importance_shard", "importance_merge", "eliminate"}
 
