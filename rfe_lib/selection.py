@@ -1,4 +1,22 @@
-"""The summary across rounds, and the choice of the round to use."""
+"""The summary across rounds, and the choice of the round to use.
+
+Every function here is a pure function of the rounds table (``summary/rounds.parquet``, one row per round that
+ran): selecting among fewer rounds (a run that stopped early) needs nothing but a shorter table.
+
+The rules (``rfe.select``):
+
+- ``best``: the lowest mean CV loss (ties: fewer features, then the lower round).
+- ``one_se``: the fewest features whose mean CV loss is within one standard error of the best round's:
+  ``cv_mean <= best cv_mean + best cv_std / sqrt(K)`` (ties: lower CV mean, then the lower round).
+- ``validation``: the lowest validation loss (ties: fewer features, then the lower round). The validation rows are
+  never used by CV, the hyperparameter search or the elimination, so this choice is not biased by the search
+  that produced the rounds; ``best`` and ``one_se`` choose by the CV loss that the elimination minimised round after
+  round, which makes the chosen round's CV loss optimistic.
+
+A round's *validation loss* (``val_loss``) is the validation-set value of ``hpo.metric`` (for ``mse``, the
+validation RMSE squared); its *optimism* is ``val_loss - cv_mean``: how much better the CV loss looked than the
+rows held out from every choice.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +24,71 @@ import math
 
 from .vocab import fold_columns, importance_order
 
-SELECT_RULES = ("best", "one_se")
+SELECT_RULES = ("best", "one_se", "validation")
 
 
-def round_row(r: int, features, best, metrics, eliminated, metric_names) -> dict:
-    """One row of ``summary/rounds.parquet``."""
+def validation_loss(val: dict, metric: str) -> float:
+    """The validation loss named ``metric`` from a round's validation metrics (``val[name]``, as in
+    ``eval/metrics.parquet``, which has ``rmse`` but no ``mse`` column)."""
+    if metric == "mse":
+        return float(val["rmse"]) ** 2
+    return float(val[metric])
+
+
+def round_row(r: int, features, best, metrics, eliminated, metric_names, metric: str) -> dict:
+    """One row of ``summary/rounds.parquet``: the round's features, its best configuration and CV loss (from
+    ``hpo/best.parquet``), its validation loss and optimism, and its validation and test metrics (from
+    ``eval/metrics.parquet``)."""
+    top = best.iloc[0]
     row = {"round": r, "n_features": len(features), "features": list(features),
-           "params": best.iloc[0]["params"], "cv_mean": float(best.iloc[0]["mean"]),
-           "cv_std": float(best.iloc[0]["std"]), "cv_folds": len(fold_columns(best.columns))}
+           "params": top["params"], "cv_mean": float(top["mean"]),
+           "cv_std": float(top["std"]), "cv_folds": len(fold_columns(best.columns))}
     by_set = metrics.set_index("set")
+    held = {s: ({m: float(by_set.loc[s, m]) for m in metric_names} if s in by_set.index else None)
+            for s in ("val", "test")}
+    row["val_loss"] = validation_loss(held["val"], metric) if held["val"] is not None else math.nan
+    row["optimism"] = row["val_loss"] - row["cv_mean"]
     for s in ("val", "test"):
         for m in metric_names:
-            row[f"{s}_{m}"] = float(by_set.loc[s, m]) if s in by_set.index else math.nan
+            row[f"{s}_{m}"] = held[s][m] if held[s] is not None else math.nan
     row["eliminated"] = list(eliminated)
     return row
 
 
 def select_round(rounds, rule: str) -> int:
-    """The round to use: ``best`` = lowest CV mean (ties: fewer features); ``one_se`` = fewest
-    features whose CV mean is within one standard error (std / sqrt(K)) of the best."""
-    ordered = rounds.sort_values(["cv_mean", "n_features", "round"], kind="mergesort")
-    best = ordered.iloc[0]
+    """The round to use under ``rule`` (see the module's docstring), from the rounds table alone."""
     if rule == "best":
-        return int(best["round"])
+        return int(rounds.sort_values(["cv_mean", "n_features", "round"], kind="mergesort").iloc[0]["round"])
     if rule == "one_se":
+        best = rounds.sort_values(["cv_mean", "n_features", "round"], kind="mergesort").iloc[0]
         se = float(best["cv_std"]) / math.sqrt(float(best["cv_folds"]))
         ok = rounds[rounds["cv_mean"] <= float(best["cv_mean"]) + se]
         return int(ok.sort_values(["n_features", "cv_mean", "round"], kind="mergesort").iloc[0]["round"])
+    if rule == "validation":
+        return int(rounds.sort_values(["val_loss", "n_features", "round"], kind="mergesort").iloc[0]["round"])
     raise ValueError(f"rfe.select must be one of {', '.join(SELECT_RULES)}, got {rule!r}")
 
 
-def selected_table(rounds, importance_by_round: dict, rule: str):
+def selection_warning(rounds, r: int, metric: str) -> str | None:
+    """A warning when round ``r``'s validation loss is worse than the first round's (all features), else None."""
+    by_round = rounds.set_index("round")
+    first = int(rounds["round"].min())
+    if r == first:
+        return None
+    mine, theirs = float(by_round.loc[r, "val_loss"]), float(by_round.loc[first, "val_loss"])
+    if not mine > theirs:
+        return None
+    name = metric.upper() if metric != "median_ae" else "median absolute error"
+    return (f"the selected round's validation loss {mine:.4g} is worse than round {first}'s {theirs:.4g}: "
+            f"the CV loss that chose round {r} is optimistic, since the elimination minimised that same CV loss "
+            f"(validation {name}; validation minus CV loss of round {r}: {float(by_round.loc[r, 'optimism']):.4g}). "
+            f"Round {first} has all {int(by_round.loc[first, 'n_features'])} features; "
+            "consider rfe.select: validation.")
+
+
+def selected_table(rounds, importance_by_round: dict, rule: str, metric: str):
+    """``summary/selected.parquet``: one row per feature of the selected round, most important first, with the
+    rule, and the :func:`selection_warning` (None when there is none) on every row."""
     import pandas as pd
 
     r = select_round(rounds, rule)
@@ -44,4 +96,5 @@ def selected_table(rounds, importance_by_round: dict, rule: str):
     feats = rounds.set_index("round").loc[r, "features"]
     df = pd.DataFrame({"round": r, "rule": rule, "feature": list(feats)})
     df["importance_mean"] = [float(imp.get(f, math.nan)) for f in df["feature"]]
+    df["warning"] = pd.array([selection_warning(rounds, r, metric)] * len(df), dtype="string")
     return df.iloc[importance_order(df["feature"], df["importance_mean"])].reset_index(drop=True)

@@ -79,13 +79,20 @@ if _spec:
                     time.sleep(0.05)
             if _matching("fail", target):
                 raise RuntimeError(f"injected failure while writing {target}")
+            for i in _matching("fail_once", target):
+                failed = Path(_spec["markers"]) / f"failed-once-{i}"
+                if not failed.exists():
+                    failed.touch()
+                    raise RuntimeError(f"injected failure (once) while writing {target}")
 
     _io.atomic_path = atomic_path
 '''
 
 
-def hook_env(tmp_dir: Path, pause=(), fail=()) -> tuple[dict, list[Path]]:
+def hook_env(tmp_dir: Path, pause=(), fail=(), fail_once=(), base: dict | None = None) -> tuple[dict, list[Path]]:
     """Environment for a run whose jobs pause (or fail) when they finish writing a target matching a pattern.
+    A ``fail_once`` pattern fails the first job that matches it, and no other (a retry then succeeds). ``base``
+    is the environment to extend (default: :func:`conftest.base_env`).
 
     Returns the environment and, for each pause pattern, the marker file that the first job to match it writes
     (JSON: pid, target, tmp). That job stays paused until :func:`release` (or until it is killed); once released, a
@@ -97,11 +104,12 @@ def hook_env(tmp_dir: Path, pause=(), fail=()) -> tuple[dict, list[Path]]:
     (hook / "sitecustomize.py").write_text(HOOK)
     markers = tmp_dir / f"markers-{len(list(tmp_dir.glob('markers-*')))}"
     markers.mkdir()
-    spec = {"pause": list(pause), "fail": list(fail), "markers": str(markers)}
+    spec = {"pause": list(pause), "fail": list(fail), "fail_once": list(fail_once), "markers": str(markers)}
     # The hook imports rfe_lib.io when Python starts, before the Snakefile puts its own folder on sys.path: put the
     # tree under test first, so that the run uses its rfe_lib and not another one installed in the environment.
     path = (str(hook), str(Path(SNAKEFILE).parent), os.environ.get("PYTHONPATH"))
-    env = base_env(RFE_TEST_HOOK=json.dumps(spec), PYTHONPATH=os.pathsep.join(p for p in path if p))
+    extra = {"RFE_TEST_HOOK": json.dumps(spec), "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+    env = base_env(**extra) if base is None else {**base, **extra}
     return env, [markers / f"pause-{i}.json" for i in range(len(pause))]
 
 
@@ -241,8 +249,9 @@ def planned_jobs(workdir: Path, *args: str, configfile: str = "config.yaml", sna
     proc = run(workdir, "-n", *args, configfile=configfile, snakefile=snakefile, env=env)
     text = proc.stdout + "\n" + proc.stderr
     jobs = []
-    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule \w+:)", text):
-        m = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+    # a job's block; jobs of a group (the figure jobs: a dry run shows groups) are indented under "Group job"
+    for block in re.split(r"\n(?=[ \t]*\[[^\]]+\]\n[ \t]*(?:local)?rule \w+:)", text):
+        m = re.search(r"^[ \t]*(?:local)?rule (\w+):", block, re.M)
         if not m:
             continue
         wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
@@ -360,6 +369,7 @@ def assert_same_artifacts(run_a: Path, run_b: Path, shard_union: bool = False) -
 _BASELINE: dict = {}
 
 
+
 def baseline(tmp_path_factory) -> Path:
     """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it."""
     key = str(tmp_path_factory.getbasetemp())
@@ -369,6 +379,18 @@ def baseline(tmp_path_factory) -> Path:
         run(workdir, "-j", "2")
         _BASELINE[key] = workdir
     return _BASELINE[key]
+
+
+def started_jobs(log: str) -> list[tuple[str, str]]:
+    """``(rule, wildcards)`` of every job in the order Snakemake started it, from a run's output (the ``rule x:``
+    block Snakemake prints as it starts a job, and the block's ``wildcards:`` line)."""
+    jobs = []
+    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule \w+:)", log):
+        m = re.search(r"^(?:local)?rule (\w+):$", block, re.M)
+        if m:
+            wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            jobs.append((m.group(1), wc.group(1) if wc else ""))
+    return jobs
 
 
 def new_workdir(tmp_path: Path, overrides: dict | None = None, name: str = "work") -> Path:

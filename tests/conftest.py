@@ -16,6 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
+# In-process fits (unit tests, the reference recomputations) use one OpenMP thread, as every job of a run does
+# (Snakemake sets OMP_NUM_THREADS to a job's threads). On two cores shared with a run's jobs, OpenMP's waiting threads
+# made a one-second HistGradientBoosting test take 20-40 s. Results do not depend on it. (Set before scikit-learn
+# loads OpenMP, which reads it once.)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 EXAMPLE = REPO / "data" / "example" / "bikeshare.parquet"
@@ -173,6 +179,10 @@ def planned_rules(workdir: Path, *args: str, configfile: str = "config.yaml") ->
 
 def read_run(workdir: Path, run_name: str = "t") -> Path:
     return Path(workdir) / "results" / run_name
+
+
+# No quiet skips in CI: RFE_NO_SKIPS=1 (set by .ci/run) makes every skip a failure (tests/_no_skips.py).
+from _no_skips import pytest_make_collect_report, pytest_runtest_makereport, skip_or_fail  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

@@ -43,3 +43,36 @@ def test_angle_feature_is_one_feature_and_fraction_step_schedule(angle_run):
     assert ((validation["column"] == "x2") & (validation["check"] == "missing")).any()
     kept = set(pd.read_parquet(angle_run / "summary/selected.parquet")["feature"])
     assert {"x1", "x2"} <= kept or "x1x2" in kept
+
+
+def test_every_number_of_the_run_equals_an_independent_recomputation(angle_run):
+    """The CV losses (wrapped errors), the importances and eliminations, the final models' predictions, every
+    metric and the summary of this run (degrees in [0, 360), imputation, an angle feature, a derived feature),
+    recomputed from the raw CSV with scikit-learn (tests/_reference.py): SimpleImputer and HistGradientBoosting
+    fitted on the sine and on the cosine of the target, atan2, errors wrapped into [-180, 180)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    import _reference as ref_
+
+    workdir = angle_run.parents[1]
+    raw = pd.read_csv(workdir / "data.csv")
+    rad = np.radians(raw["wind_dir"].to_numpy(dtype=float))
+    columns = {"x1": {"x1": raw["x1"].to_numpy(dtype=float)}, "x2": {"x2": raw["x2"].to_numpy(dtype=float)},
+               "wind_dir": {"wind_dir_sin": np.sin(rad), "wind_dir_cos": np.cos(rad)},
+               "noise": {"noise": raw["noise"].to_numpy(dtype=float)},
+               "x1x2": {"x1x2": (raw["x1"] * raw["x2"]).to_numpy(dtype=float)}}
+    config = {**ANGLE_CONFIG, "split": {"folds": 5, "seed": 42, "stratify_bins": 10, "test_fraction": 0.15,
+                                        "val_fraction": 0.15}}  # the schema's defaults, which this run uses
+    run = ref_.Run(workdir, raw, config, columns)
+    fixed = ANGLE_CONFIG["model"]["params"]
+    model = lambda p: make_pipeline(SimpleImputer(strategy="median"),  # noqa: E731
+                                    HistGradientBoostingRegressor(**fixed, **p, random_state=42))
+    ref = ref_.recompute(run, model, "rmse", ANGLE_CONFIG["evaluation"]["tolerances"], angle="degrees")
+    ref_.check_model_table(run)
+    ref_.check_hpo(run, ref)
+    ref_.check_importance_and_elimination(run, ref)
+    ref_.check_predictions(run, ref)
+    ref_.check_metrics(run, ref)
+    ref_.check_selection(run, ref_.check_summary(run, ref, "rmse"), "best")

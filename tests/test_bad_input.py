@@ -222,7 +222,7 @@ def test_misspelt_key_suggests_the_right_one(in_tmp, frame, overrides, fragment)
     ({"data": {"features": "hour"}}, "config key 'data.features' must be of type ['array', 'null']"),
     ({"hpo": {"shards": "many"}},
      "config key 'hpo.shards' has an invalid value 'many'; expected an integer >= 1 or 'auto'"),
-    ({"rfe": {"select": "smallest"}}, "config key 'rfe.select' must be one of ['best', 'one_se'], got 'smallest'"),
+    ({"rfe": {"select": "smallest"}}, "config key 'rfe.select' must be one of ['best', 'one_se', 'validation'], got 'smallest'"),
     ({"split": {"seed": 2**40}}, "config key 'split.seed' has an invalid value 1099511627776"),
     ({"split": {"test_fraction": float("nan")}}, "config key 'split.test_fraction' must be a finite number, got nan"),
 ])

@@ -56,10 +56,15 @@ def test_summary_selected_elimination_match_the_parquet(workbook):
     selected = art(run, "summary/selected.parquet")
     s = sheet(path, "Summary")
     assert s["round"].tolist() == rounds["round"].tolist()
-    for col in ("n_features", "cv_mean", "cv_std", "val_rmse", "test_rmse", "test_r2", "test_within_25"):
+    for col in ("n_features", "cv_mean", "cv_std", "val_loss", "optimism", "val_rmse", "test_rmse", "test_r2",
+                "test_within_25"):
         np.testing.assert_allclose(s[col], rounds[col], rtol=1e-12, err_msg=col)
     assert s["features"].tolist() == [", ".join(f) for f in rounds["features"]]
     assert s["selected"].tolist() == (rounds["round"] == selected["round"].iloc[0]).tolist()
+    # the warning, if any, on the selected round's row only (tests/test_reference.py checks a run that has one)
+    warning = selected["warning"].iloc[0]
+    expected = [warning if sel and not pd.isna(warning) else None for sel in s["selected"]]
+    assert [None if pd.isna(w) else w for w in s["warning"]] == expected
 
     sel = sheet(path, "Selected")
     assert sel["feature"].tolist() == selected["feature"].tolist()

@@ -14,7 +14,6 @@ from rfe_lib.importance.lofo import LOFO
 from rfe_lib.schedule import shard_items
 from rfe_lib.search.results import best_config, check_complete, merge_shards
 from rfe_lib.search.shards import fold_stats, run_shard as search_shard
-from rfe_lib.selection import select_round
 
 from types import SimpleNamespace
 
@@ -133,13 +132,6 @@ def test_eliminate_lowest_with_ties_by_name():
     assert eliminate(imp, 2)["feature"].tolist() == ["d", "a"]
     assert eliminate(imp, 0).empty
     assert next_features(["a", "b", "c", "d"], ["d", "a"]) == ["b", "c"]
-
-
-def test_select_round_best_and_one_se():
-    rounds = pd.DataFrame({"round": [0, 1, 2, 3], "n_features": [8, 6, 4, 2], "cv_mean": [10.0, 9.0, 9.5, 12.0],
-                           "cv_std": [2.0, 2.0, 2.0, 2.0], "cv_folds": [4, 4, 4, 4]})
-    assert select_round(rounds, "best") == 1
-    assert select_round(rounds, "one_se") == 2  # 9.5 <= 9 + 2/sqrt(4); 12 is not
 
 
 def test_fold_stats():

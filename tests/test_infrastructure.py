@@ -70,3 +70,39 @@ def test_models_load_only_from_the_run_folder(tmp_path):
         load_model(tmp_path / "elsewhere.joblib", run)
     with pytest.raises(RFEError):
         load_model(run / ".." / ".." / "elsewhere.joblib", run)
+
+
+def test_ci_turns_every_skip_into_a_failure(tmp_path):
+    """What .ci/run relies on: with RFE_NO_SKIPS=1 a skipped test, a skipif mark, a skipped module and
+    skip_or_fail all fail the session; without it they are skips."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "test_probe.py").write_text(
+        "import pytest\nfrom _no_skips import skip_or_fail\n\n"
+        "def test_skips():\n    pytest.skip('no browser here')\n\n"
+        "@pytest.mark.skipif(True, reason='never here')\ndef test_marked():\n    pass\n\n"
+        "def test_helper():\n    skip_or_fail('no cluster here')\n\n"
+        "def test_runs():\n    pass\n")
+    (tmp_path / "test_module.py").write_text("import pytest\npytest.skip('whole module', allow_module_level=True)\n")
+    tests = Path(__file__).parent
+
+    def probe(name, **env):
+        full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), os.environ.get("PYTHONPATH", "")]), **env}
+        if "RFE_NO_SKIPS" not in env:
+            full.pop("RFE_NO_SKIPS", None)
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-ra", "-p", "_no_skips", "-p", "no:cacheprovider",
+                               name], capture_output=True, text=True, cwd=tmp_path, env=full)
+
+    quiet = probe("test_probe.py")
+    assert quiet.returncode == 0 and "1 passed, 3 skipped" in quiet.stdout, quiet.stdout
+    assert probe("test_module.py").returncode == 5  # nothing ran: the module was skipped
+    strict = probe("test_probe.py", RFE_NO_SKIPS="1")
+    summary = strict.stdout.strip().splitlines()[-1]
+    # a skipif mark is a skip at setup, so it becomes an error; the others fail
+    assert strict.returncode == 1 and summary.startswith("2 failed, 1 passed, 1 error"), strict.stdout
+    for reason in ("no browser here", "never here", "no cluster here"):
+        assert reason in strict.stdout, (reason, strict.stdout)
+    strict = probe("test_module.py", RFE_NO_SKIPS="1")
+    assert strict.returncode != 0 and "whole module" in strict.stdout and "skipped" not in strict.stdout.splitlines()[-1]

@@ -176,6 +176,44 @@ def test_angle_target_error_axes_are_wrapped_degrees(tmp_path):
     _draw_and_check(plots.residuals_vs_predicted(pred, tol, target, 0), tmp_path, "rvp")
 
 
+def _rounds_table():
+    """A summary/rounds.parquet as the summarize job writes it: CV falls round after round, validation does not."""
+    n = np.array([9, 7, 5, 3])
+    cv = np.array([12.4, 10.1, 8.8, 9.6])
+    val = np.array([12.6, 12.5, 12.7, 14.0])
+    return pd.DataFrame({"round": [0, 1, 2, 3], "n_features": n, "cv_mean": cv, "cv_std": [1.0, 1.2, 0.9, 1.5],
+                         "cv_folds": 5, "val_loss": val, "optimism": val - cv, "val_rmse": val,
+                         "test_rmse": val + 0.3, "val_r2": [0.5, 0.52, 0.49, 0.4], "test_r2": [0.48, 0.5, 0.47, 0.41]})
+
+
+@pytest.mark.parametrize("rule, selected, starred_at", [("best", 2, "cv_mean"), ("validation", 1, "val_loss")])
+def test_loss_vs_features_shows_every_rounds_optimism_and_stars_the_loss_that_chose(tmp_path, rule, selected,
+                                                                                       starred_at):
+    from rfe_lib.figures.style import Target
+    from rfe_lib.figures.summary import loss_vs_features
+
+    rounds = _rounds_table()
+    fig = _draw_and_check(loss_vs_features(rounds, selected, Target("logS"), "rmse", rule), tmp_path, rule)
+    ax, ax_opt, ax_r2 = fig.axes[:3]
+    assert "optimism" in ax_opt.get_ylabel() and "validation − CV" in ax_opt.get_ylabel()
+    bars = sorted((p.get_x() + p.get_width() / 2, p.get_height()) for p in ax_opt.patches)
+    expected = rounds.sort_values("n_features")
+    np.testing.assert_allclose([x for x, _ in bars], expected["n_features"])
+    np.testing.assert_allclose([h for _, h in bars], expected["optimism"], rtol=1e-12)
+    labels = [t.get_text() for t in ax_opt.texts]
+    assert labels == [fmt_(v) for v in expected["optimism"]]
+    star = next(c for c in ax.collections if c.get_label().startswith("selected: round"))
+    row = rounds.set_index("round").loc[selected]
+    np.testing.assert_allclose(star.get_offsets()[0], [row["n_features"], row[starred_at]])
+    assert f"rule {rule}" in star.get_label()
+
+
+def fmt_(value):
+    from rfe_lib.figures.style import fmt
+
+    return fmt(value)
+
+
 def test_cyclic_feature_values_are_recovered_from_sin_cos():
     from rfe_lib.features import decode as feature_values
 

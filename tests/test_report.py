@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMALL_CONFIG, read_run, snakemake
+from conftest import SMALL_CONFIG, read_run, skip_or_fail, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +40,12 @@ def test_description_states_selected_round_features_and_test_metrics(small_run, 
     assert f"Round {r} selected: {len(sel)} features" in text
     assert all(f in text for f in sel["feature"])
     assert f"{rounds.loc[r, 'test_rmse']:.4g}" in text and f"{rounds.loc[r, 'test_r2']:.4g}" in text
+    # the rule, and the selected round's validation loss and optimism beside round 0's
+    assert "(rule ``best``)" in text and "has the lowest mean CV loss" in text
+    for value in (rounds.loc[r, "val_loss"], rounds.loc[r, "optimism"], rounds.loc[0, "val_loss"],
+                  rounds.loc[0, "optimism"]):
+        assert f"{value:.4g}" in text, value
+    assert (".. warning::" in text) == (not pd.isna(sel["warning"].iloc[0]))
     html = reports[0].read_text()
     assert f"Round {r} selected: {len(sel)} features" in html
     assert "System Message" not in html  # the reStructuredText rendered cleanly
@@ -99,8 +105,9 @@ def _chromium(*args, timeout=120):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium browser (Debian: apt-get install chromium)")
 def test_report_renders_in_a_real_browser(small_run, reports, tmp_path):
+    if CHROMIUM is None:  # CI sets RFE_REQUIRE_BROWSER=1 once it has installed Chromium: then this fails instead
+        skip_or_fail("no Chromium browser found (Debian: apt-get install chromium)", "RFE_REQUIRE_BROWSER")
     html = reports[0].resolve()
     shot = tmp_path / "report.png"
     _chromium(f"--screenshot={shot}", "--window-size=1400,1000", html.as_uri())

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import make_workdir, snakemake
+
+pytestmark = pytest.mark.slow  # a real run
 
 CHAIN = {"hpo_shard", "importance_shard", "eliminate_000", "eliminate_001"}
 

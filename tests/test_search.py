@@ -15,7 +15,6 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from conftest import make_workdir, model_spec, read_run, settings_of, snakemake
-from rfe_lib import RFEError
 from rfe_lib.cv import TrainingData
 from rfe_lib.search import search_strategy
 from rfe_lib.search.results import grid_edges, merge_shards, ranking, search_results

@@ -1,11 +1,16 @@
 """The real workflow on a real single-node SLURM cluster (tests/slurm/cluster.sh), through profiles/slurm.
 
 Needs root and Debian's SLURM packages (tests/slurm/install.sh; CI installs them). Without them the
-tests are skipped, unless RFE_REQUIRE_SLURM=1 (set by .ci/run as root), which turns the skip into a
-failure so that CI cannot pass without running them. The cluster uses fixed ports (6817-6819, 33061)
-and /etc/slurm/*.conf, so a lock serialises concurrent pytest sessions on one machine.
+tests are skipped, unless RFE_REQUIRE_SLURM=1 or RFE_NO_SKIPS=1 (both set by .ci/run), which turn the
+skip into a failure so that CI cannot pass without running them. The cluster uses fixed ports
+(6817-6819, 33061) and /etc/slurm/*.conf, so a lock serialises concurrent pytest sessions on one machine.
 
-    pytest -m slurm          # only these (about 2-4 minutes)
+The first test runs the default target (every round, every figure job bundled by the profile's job
+group, the workbook, the report's texts) with ``auto`` shard counts, through profiles/slurm as shipped
+plus ``--retries 1``, with one job made to fail once: the retry must succeed with twice the memory, and
+the results must equal a local run's, file for file.
+
+    pytest -m slurm          # only these (about 4-5 minutes on 2 cores)
     pytest -m "not slurm"    # everything else
 """
 
@@ -25,10 +30,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from conftest import REPO, SNAKEFILE, make_workdir, read_run
+from _reliability import assert_same_artifacts, hook_env
+from conftest import REPO, SNAKEFILE, make_workdir, planned_rules, read_run, skip_or_fail
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -37,24 +42,26 @@ PROFILE = REPO / "profiles" / "slurm"
 LOCK = Path(tempfile.gettempdir()) / "rfe-slurm-test.lock"
 PORTS = (6817, 6818, 6819, 33061)  # slurmctld, slurmd, slurmdbd, mariadb (cluster.sh)
 
-# 2 rounds (4 -> 3 features), 2 configurations, 2 folds, 2 HPO and 2 importance shards per round:
-# 13 SLURM jobs (validate, split, features, 2 x (2 hpo_shard, train_model, 2 importance_shard)).
+# 2 rounds (4 -> 3 features), 3 configurations, 2 folds, `auto` shards (one per CPU of the planning machine,
+# at most one per configuration or feature), and every figure, the workbook and the report's texts.
 TINY = {
     "data": {"features": ["hour", "temp", "hum", "workingday"]},
     "split": {"folds": 2},
-    "hpo": {"grid": {"learning_rate": [0.1, 0.2], "max_leaf_nodes": [15]}, "shards": 2},
+    "hpo": {"grid": {"learning_rate": [0.1, 0.2, 0.3], "max_leaf_nodes": [15]}, "shards": "auto"},
     "rfe": {"step": 1, "min_features": 3},
-    "importance": {"shards": 2},
+    "importance": {"shards": "auto"},
 }
+N_CONFIGS, SCHEDULE = 3, (4, 3)
 ROWS = 1000
-# Only the summary: the figures would add one SLURM job each.
+# The failure test needs only the summary.
 TARGETS = ("results/t/summary/rounds.parquet", "results/t/summary/selected.parquet")
-TIMING = {"fit_seconds"}
-RUN_TIMEOUT = 600
+RUN_TIMEOUT = 900
 # A second partition, created on the running test cluster, and cluster.sh's account.
 SITE_PARTITION, SITE_ACCOUNT = "work", "rfe"
+FAIL_ONCE = "*/round_000/model/predictions.parquet"  # train_model of round 0 fails on its first attempt
 
-SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+# "Job <snakemake id> has been submitted ...": a rule's log folder is rule_<rule>, a group job's group_<group>
+SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
 
 def _local_rules(ran=()) -> set[str]:
@@ -66,9 +73,7 @@ def _local_rules(ran=()) -> set[str]:
 
 
 def _skip_or_fail(reason: str):
-    if os.environ.get("RFE_REQUIRE_SLURM") == "1":
-        pytest.fail(f"RFE_REQUIRE_SLURM=1 but {reason}")
-    pytest.skip(reason)
+    skip_or_fail(reason, "RFE_REQUIRE_SLURM")
 
 
 def _env() -> dict:
@@ -85,20 +90,20 @@ def run(cmd, timeout=120, check=True, **kw) -> subprocess.CompletedProcess:
     return proc
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = RUN_TIMEOUT):
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = RUN_TIMEOUT, env=None):
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
            "--configfile", str(workdir / "config.yaml"), *args]
     try:
-        return run(cmd, timeout=timeout, check=check)
+        return run(cmd, timeout=timeout, check=check, env=env or _env())
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"")[-3000:] + (exc.stderr or b"")[-5000:]
         pytest.fail(f"snakemake {' '.join(args)} did not finish in {timeout} s:\n"
                     f"{out.decode(errors='replace') if isinstance(out, bytes) else out}")
 
 
-def slurm_snakemake(workdir: Path, *args: str, profile: Path = PROFILE, check: bool = True):
+def slurm_snakemake(workdir: Path, *args: str, profile: Path = PROFILE, check: bool = True, env=None):
     """The profile as shipped unless told; -j only because the test node has 2 CPUs."""
-    return snakemake(workdir, "--profile", str(profile), "-j", "4", *args, check=check)
+    return snakemake(workdir, "--profile", str(profile), "-j", "4", *args, check=check, env=env)
 
 
 def site_profile(folder: Path) -> Path:
@@ -113,12 +118,24 @@ def site_profile(folder: Path) -> Path:
 
 
 def submissions(output: str) -> dict[str, str]:
-    """``{SLURM job id: rule}`` of every job the executor submitted (the rule is in its log path)."""
+    """``{SLURM job id: rule}`` of every job the executor submitted (the rule is in its log path); a group job
+    is ``group:<group>``."""
     out = {}
     for _, slurm_id, log in SUBMITTED.findall(output):
-        rule = next(part[len("rule_"):] for part in Path(log).parts if part.startswith("rule_"))
-        out[slurm_id] = rule
+        part = next(p for p in Path(log).parts if p.startswith(("rule_", "group_")))
+        out[slurm_id] = part[len("rule_"):] if part.startswith("rule_") else f"group:{part[len('group_'):]}"
     return out
+
+
+def own_output(output: str) -> str:
+    """Snakemake's output without the logs of failed jobs that it shows (``show-failed-logs``): a failed SLURM
+    job's log holds the inner Snakemake's own "rule x:" and "localrule x:" lines."""
+    return re.sub(r"^Logfile [^\n]*:\n={80}\n.*?^={80}$", "", output, flags=re.S | re.M)
+
+
+def started(output: str) -> collections.Counter:
+    """How many jobs of each rule Snakemake started (a group job's members are indented under it)."""
+    return collections.Counter(re.findall(r"^[ \t]*rule (\w+):$", own_output(output), re.M))
 
 
 def run_id(output: str) -> str:
@@ -129,7 +146,7 @@ def run_id(output: str) -> str:
 
 
 def sacct(*args: str) -> list[dict]:
-    fields = ["JobID", "JobName", "State", "ExitCode", "Partition", "Account"]
+    fields = ["JobID", "JobName", "State", "ExitCode", "Partition", "Account", "ReqMem"]
     proc = run(["sacct", "-n", "-X", "-P", "-o", ",".join(fields), *args], timeout=60)
     return [dict(zip(fields, line.split("|"))) for line in proc.stdout.splitlines() if line]
 
@@ -212,58 +229,84 @@ def slurm_cluster():
 
 
 # ---------------------------------------------------------------- the tests
-def test_workflow_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
+def _mb(req_mem: str) -> float:
+    """sacct's ReqMem ("1234M", "2G", older SLURM "1234Mn") in MB."""
+    m = re.fullmatch(r"([\d.]+)([KMGT])[nc]?", req_mem)
+    assert m, req_mem
+    return float(m.group(1)) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[m.group(2)]
+
+
+def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     for d in (on_slurm, local):
         make_workdir(d, TINY, n_rows=ROWS)
-    expected = {"validate_data": 1, "split_data": 1, "engineer_features": 1,
-                "hpo_shard": 4, "train_model": 2, "importance_shard": 4}
+    planned = planned_rules(local)  # the default target's jobs, as a dry run lists them
+    figure_jobs = sum(n for rule, n in planned.items() if rule.startswith("figures_"))
+    assert figure_jobs == 4 * len(SCHEDULE) + 1 and planned["workbook"] == 1 and planned["report_texts"] == 1
+    expected = {rule: n for rule, n in planned.items() if rule not in _local_rules()}
+    expected["train_model"] += 1  # its first attempt fails once; the profile's retry runs it again
+    env, _ = hook_env(tmp_path / "hook", fail_once=[FAIL_ONCE], base=_env())
 
     # The local reference run overlaps with the SLURM run (which mostly waits for the scheduler).
     start = time.strftime("%Y-%m-%dT%H:%M:%S")
     with ThreadPoolExecutor(1) as pool:
-        reference = pool.submit(snakemake, local, "-j", "1", *TARGETS)
-        proc = slurm_snakemake(on_slurm, *TARGETS)
+        reference = pool.submit(snakemake, local, "-j", "1")
+        proc = slurm_snakemake(on_slurm, "--retries", "1", env=env)
         reference.result()
     output = proc.stdout + proc.stderr
 
-    # Snakemake ran the planned jobs, each non-local one ("rule x:", not "localrule x:") through
-    # sbatch, and none of the Snakefile's localrules.
-    ran = collections.Counter(re.findall(r"^rule (\w+):$", output, re.M))
-    ran_locally = set(re.findall(r"^localrule (\w+):$", output, re.M))
+    # Every planned job ran: each non-local one ("rule x:", not "localrule x:") through sbatch, and none of the
+    # Snakefile's localrules; the figure jobs in bundles of two (the profile's group-components).
+    ran = started(output)
+    ran_locally = set(re.findall(r"^localrule (\w+):$", own_output(output), re.M))
     assert dict(ran) == expected, output[-4000:]
     never_submitted = _local_rules(ran_locally | set(ran))
     assert ran_locally and ran_locally <= never_submitted and not set(ran) & never_submitted
     jobs = submissions(output)
-    assert collections.Counter(jobs.values()) == ran, output[-4000:]
-    # sacct knows exactly these jobs under this run's job name, all COMPLETED with exit code 0.
+    bundles = [j for j, rule in jobs.items() if rule.startswith("group:figures")]  # group_figures_<rules>
+    assert len(bundles) == -(-figure_jobs // 2), output[-4000:]
+    singles = collections.Counter(rule for rule in jobs.values() if not rule.startswith("group:"))
+    assert singles == {rule: n for rule, n in ran.items() if not rule.startswith("figures_")}, output[-4000:]
+    assert "injected failure (once)" in output and "Trying to restart job" in output, output[-4000:]
+
+    # sacct knows exactly these jobs under this run's job name: all COMPLETED with exit code 0 but the first
+    # attempt of round 0's train_model, whose retry asked for twice its memory (the rules' mem_mb x attempt).
     name = run_id(output)
-    rows = sacct("-j", ",".join(jobs))
-    assert {r["JobID"] for r in rows} == set(jobs), rows
-    for r in rows:
-        assert (r["JobName"], r["State"], r["ExitCode"], r["Partition"]) == (name, "COMPLETED", "0:0", "debug"), r
+    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
+    assert set(rows) == set(jobs), rows
+    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
+    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
+    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
+    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
+    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
+    for j, r in rows.items():
+        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
+        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
     assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
     assert squeue_ids(name) == []
 
-    # The results equal the local run's, file for file (timing columns aside).
-    a, b = read_run(on_slurm), read_run(local)
-    rels = sorted(p.relative_to(b) for p in b.rglob("*.parquet"))
-    assert rels == sorted(p.relative_to(a) for p in a.rglob("*.parquet"))
-    assert len(rels) > 20
-    for rel in rels:
-        x, y = pd.read_parquet(a / rel), pd.read_parquet(b / rel)
-        x, y = x.drop(columns=[c for c in TIMING if c in x]), y.drop(columns=[c for c in TIMING if c in y])
-        pd.testing.assert_frame_equal(x, y, check_exact=True, obj=str(rel))
+    # `auto`: one shard per CPU of the planning machine (at most one per configuration or feature), and the
+    # cluster jobs cut the work the same way (the merges check that every item is there exactly once).
+    cpus = os.cpu_count()
+    for r, n_features in enumerate(SCHEDULE):
+        round_dir = read_run(on_slurm) / f"round_{r:03d}"
+        assert len(list((round_dir / "hpo").glob("shard_*.parquet"))) == min(N_CONFIGS, cpus)
+        assert len(list((round_dir / "importance").glob("shard_*.parquet"))) == min(n_features, cpus)
+
+    # The results equal the local run's, file for file: tables, figures, models, the workbook, the report's
+    # texts (timing columns, logs and benchmarks aside).
+    assert_same_artifacts(read_run(local), read_run(on_slurm))
+    assert len(list(read_run(on_slurm).rglob("*.png"))) > 20 and (read_run(on_slurm) / "report.xlsx").is_file()
 
 
 def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path):
     """Also: the profile with only the partition and the account changed, as a site would edit it."""
     make_workdir(tmp_path, TINY, n_rows=ROWS)
     run_dir = read_run(tmp_path)
-    # Prepare the data locally, then damage the split as a half-copied file on a shared file system
-    # would be: the split is not redone (it is newer than its inputs), the HPO shards read it and fail.
-    snakemake(tmp_path, "-j", "2", "results/t/split/indices.parquet", "results/t/data/features.parquet")
-    (run_dir / "split" / "indices.parquet").write_bytes(b"PAR1 truncated")
+    # Prepare the data locally, then damage the engineered table as a half-copied file on a shared file system
+    # would be: it is not redone (it is newer than its inputs), the HPO shards read it and fail.
+    snakemake(tmp_path, "-j", "2", "results/t/round_000/features.parquet")
+    (run_dir / "data" / "features.parquet").write_bytes(b"PAR1 truncated")
 
     t0 = time.monotonic()
     proc = slurm_snakemake(tmp_path, *TARGETS, profile=site_profile(tmp_path / "profile"), check=False)
@@ -273,7 +316,7 @@ def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path
     assert proc.returncode != 0, output[-4000:]
     assert elapsed < 300, f"the failing run took {elapsed:.0f} s"
     jobs = submissions(output)
-    # The split was not redone; only round 0's HPO shards were submitted, nothing after them.
+    # The table was not redone; only round 0's HPO shards were submitted, nothing after them.
     assert jobs and set(jobs.values()) == {"hpo_shard"}, jobs
     assert set(re.findall(r"^rule (\w+):$", output, re.M)) == {"hpo_shard"}, output[-4000:]
     for slurm_id in jobs:

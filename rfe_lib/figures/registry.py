@@ -136,8 +136,11 @@ SUMMARY_FIGURES = (
     Figure("loss_vs_features", "summary", "loss vs number of features", "Figures", ("rounds", "selected"),
            ("target", "unit", "angle", "metric"), "summary:draw_loss_vs_features",
            "CV {{ p.metric | upper }} (mean over folds, with a ± std band) and the validation and test metrics of every "
-           "round against its number of features; the selected round is marked. The round numbers are on the top "
-           "axis."),
+           "round against its number of features; the selected round is starred at the loss its rule chose it by. "
+           "The middle panel is each round's optimism: its validation {{ p.metric | upper }} minus its CV "
+           "{{ p.metric | upper }}. The elimination chose features by the CV loss, so a growing positive optimism "
+           "means the CV loss flatters the later rounds; the validation rows were never used to choose anything. "
+           "The round numbers are on the top axis."),
     Figure("elimination_order", "summary", "elimination order", "Figures",
            ("rounds", "selected", "eliminated", "last_importance"), ("target", "unit", "angle", "metric",
                                                                       "importance_title"),

@@ -17,10 +17,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+OPTIMISTIC, PESSIMISTIC = "#CC79A7", "#8C8C8C"  # validation worse than CV (CV optimistic) / better than CV
+
+
 @styled
-def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, metric: str = "rmse"):
-    """CV loss (mean ± std over folds) and validation/test metrics against the number of features."""
-    fig, (ax, ax2) = figure(2, 1, width=8.5, height=7.2, sharex=True, height_ratios=[3, 2])
+def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, metric: str = "rmse",
+                     rule: str = "best"):
+    """CV loss (mean ± std over folds) and validation/test metrics against the number of features, and each
+    round's optimism (validation loss minus CV loss) in a panel of its own. The selected round is starred at the
+    loss its rule chose it by (the validation loss for ``rule="validation"``, else the CV loss)."""
+    fig, (ax, ax_opt, ax2) = figure(3, 1, width=8.5, height=8.6, sharex=True, height_ratios=[3, 1.3, 2])
     rs = rounds.sort_values("n_features")
     n = rs["n_features"].to_numpy()
     cv, sd = rs["cv_mean"].to_numpy(dtype=float), rs["cv_std"].to_numpy(dtype=float)
@@ -42,12 +48,31 @@ def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, 
         if f"{s}_r2" in rs:
             ax2.plot(n, rs[f"{s}_r2"], color=SET_COLORS[s], marker="s", markersize=4.5, label=f"{SET_NAMES[s]} R²")
     sel = rounds.set_index("round").loc[selected_round]
-    for a in (ax, ax2):
+    for a in (ax, ax_opt, ax2):
         a.axvline(sel["n_features"], color=ACCENT, linewidth=2, alpha=0.8, zorder=1)
-    ax.scatter([sel["n_features"]], [sel["cv_mean"]], marker="*", s=300, color=ACCENT, edgecolors=INK,
-               linewidths=0.8, zorder=5, label=f"selected: round {selected_round} ({int(sel['n_features'])} features)")
+    by = "val_loss" if rule == "validation" else "cv_mean"
+    ax.scatter([sel["n_features"]], [sel[by]], marker="*", s=300, color=ACCENT, edgecolors=INK,
+               linewidths=0.8, zorder=5, label=f"selected: round {selected_round} ({int(sel['n_features'])} features, "
+                                               f"rule {rule})")
     ax.set_ylabel(loss_label(metric, target, prefix="loss:"))
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")
+
+    # Optimism: how much better the CV loss (which chose the features) looked than the untouched validation rows.
+    opt = rs["optimism"].to_numpy(dtype=float)
+    width = 0.45 * (float(np.min(np.diff(n))) if len(n) > 1 else 1.0)
+    ax_opt.bar(n, opt, width=width, color=[OPTIMISTIC if v > 0 else PESSIMISTIC for v in opt], zorder=2)
+    ax_opt.axhline(0, color=INK, linewidth=1)
+    ax_opt.set_ylabel(f"optimism [{target.loss_unit(metric)}]\nvalidation − CV")
+    if len(n) <= 15:
+        for x, v in zip(n, opt):
+            if np.isfinite(v):
+                ax_opt.annotate(fmt(v), (x, v), xytext=(0, 3 if v >= 0 else -3), textcoords="offset points",
+                                ha="center", va="bottom" if v >= 0 else "top", fontsize=8, color="#444444",
+                                zorder=6, bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "linewidth": 0})
+    lo, hi = float(np.nanmin(np.r_[opt, 0.0])), float(np.nanmax(np.r_[opt, 0.0]))
+    pad = 0.25 * (hi - lo) if hi > lo else 1.0
+    ax_opt.set_ylim(lo - (pad if lo < 0 else 0), hi + pad)
+
     ax2.set_ylabel("R² (held-out)")
     ax2.set_xlabel("number of features")
     ax2.legend(loc="lower right")
@@ -152,8 +177,9 @@ def _selected_round(inputs) -> int:
 def draw_loss_vs_features(inputs, options):
     import pandas as pd
 
-    return loss_vs_features(pd.read_parquet(inputs["rounds"]), _selected_round(inputs), target_of(options),
-                            options["metric"])
+    selected = pd.read_parquet(inputs["selected"], columns=["round", "rule"])
+    return loss_vs_features(pd.read_parquet(inputs["rounds"]), int(selected["round"].iloc[0]), target_of(options),
+                            options["metric"], str(selected["rule"].iloc[0]))
 
 
 def draw_elimination_order(inputs, options):

@@ -20,13 +20,23 @@ def selected_round(selected: pd.DataFrame) -> int:
     return int(selected["round"].iloc[0])
 
 
+def selection_warning(selected: pd.DataFrame) -> str | None:
+    """The summary's warning about the selected round (``summary/selected.parquet``), or None."""
+    if "warning" not in selected.columns or pd.isna(selected["warning"].iloc[0]):
+        return None
+    return str(selected["warning"].iloc[0])
+
+
 def summary_table(rounds: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
-    """One row per round: ``summary/rounds.parquet`` with a ``selected`` flag, lists joined by commas."""
+    """One row per round: ``summary/rounds.parquet`` with a ``selected`` flag, lists joined by commas, and the
+    selection's ``warning`` (if any) on the selected round's row."""
     out = rounds.drop(columns=["features", "eliminated", "params"]).copy()
-    out.insert(2, "selected", out["round"] == selected_round(selected))
+    is_selected = out["round"] == selected_round(selected)
+    out.insert(2, "selected", is_selected)
     out["params"] = rounds["params"]
     out["eliminated"] = rounds["eliminated"].map(_joined)
     out["features"] = rounds["features"].map(_joined)
+    out["warning"] = pd.array([selection_warning(selected) if s else None for s in is_selected], dtype="string")
     return out.reset_index(drop=True)
 
 

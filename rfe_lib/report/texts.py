@@ -29,7 +29,7 @@ def description_context(run_dir, facts: dict) -> dict:
     the selected round, its features and its validation and test metrics."""
     import pandas as pd
 
-    from .tables import selected_round
+    from .tables import selected_round, selection_warning
 
     run_dir = Path(run_dir)
     ctx = {**facts, "selected": None}
@@ -46,6 +46,7 @@ def description_context(run_dir, facts: dict) -> dict:
         names += [tolerance_column(t) for t in facts["tolerances"]]
         return {m: float(row[f"{s}_{m}"]) for m in names if f"{s}_{m}" in row.index}
 
+    first = rounds.loc[rounds.index.min()]
     ctx["selected"] = {
         "round": r, "rule": str(selected["rule"].iloc[0]), "n_features": int(row["n_features"]),
         "features": [{"name": str(f), "importance": float(v)}
@@ -53,6 +54,9 @@ def description_context(run_dir, facts: dict) -> dict:
         "cv_mean": float(row["cv_mean"]), "cv_std": float(row["cv_std"]), "params": json.loads(row["params"]),
         "grid_edge": str(row["grid_edge"]) if "grid_edge" in row.index else "",
         "stop_reason": next((str(v) for v in rounds.get("stop_reason", []) if v), ""),
+        "val_loss": float(row["val_loss"]), "optimism": float(row["optimism"]),
+        "first_round": int(rounds.index.min()), "first_val_loss": float(first["val_loss"]),
+        "first_optimism": float(first["optimism"]), "warning": selection_warning(selected),
         "val": metrics_of("val"), "test": metrics_of("test"), "n_rounds": len(rounds),
     }
     return ctx

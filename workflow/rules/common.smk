@@ -211,6 +211,7 @@ def runtime_min(fits):
 PLOT_DIR = f"{RUN}/plots"
 FIGURE_JOBS = "round"  # one job draws all of a round's figures ("family": one job per round and figure family)
 FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS, rungs=[len(g) for g in RUNGS])
+FIGURE_JOB_GROUP = "figures"  # every figure rule's group: profiles/slurm bundles them (group-components)
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
 # Captions are written by the report_texts job; Snakemake reads them when it builds the report.
 CAPTIONS = Path(f"{RUN}/report/captions").resolve()

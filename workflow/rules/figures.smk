@@ -2,6 +2,10 @@
 # common.smk), every PNG a declared output, and the rounds' jobs run in parallel under -j. Rounds that do not have
 # the same figures (the last rounds may have fewer top features) get a rule of their own, so each rule's outputs are
 # exactly its rounds' PNGs. A figure job imports numpy, pyarrow and matplotlib only (no pandas, no scikit-learn).
+#
+# Every figure job is in the job group FIGURE_JOB_GROUP, whatever its rule is called in a given run: locally
+# Snakemake ignores groups (a dry run lists them), on a cluster profiles/slurm bundles them a few per SLURM job
+# (group-components).
 
 for group in FIGURE_GROUPS:
 
@@ -32,6 +36,8 @@ for group in FIGURE_GROUPS:
             code=script_code("figures"),
         wildcard_constraints:
             r="|".join(f"{r:03d}" for r in group.rounds),
+        group:
+            FIGURE_JOB_GROUP
         threads: 1
         resources:
             mem_mb=PLOT_MEM_MB,
@@ -58,6 +64,8 @@ rule figures_summary:
         },
     log:
         f"{RUN}/logs/figures_summary.log",
+    group:
+        FIGURE_JOB_GROUP
     params:
         options=SUMMARY_FIGURE_OPTIONS,
         dpi=SETTINGS.plots.dpi,

@@ -19,6 +19,7 @@ rule summarize:
         select=SETTINGS.rfe.select,
         search=SEARCH.to_params(),
         planned_rounds=len(ROUNDS),
+        metric=SETTINGS.hpo.metric,
         code=script_code("summarize"),
     threads: 1
     resources:

@@ -1,4 +1,4 @@
-"""One row per round, and the selected round's features."""
+"""One row per round that ran, and the selected round's features."""
 
 from rfe_lib.job import run
 
@@ -8,26 +8,14 @@ def main(smk, log):
 
     from rfe_lib.io import write_parquet
     from rfe_lib.search import from_params
-    from rfe_lib.search.results import search_summary
-    from rfe_lib.selection import round_row, selected_table
+    from rfe_lib.summary import summarize
 
-    search = from_params(smk.params.search)
-    rows, importance = [], {}
-    for r, paths in enumerate(zip(smk.input.features, smk.input.best, smk.input.metrics, smk.input.importance,
-                                  smk.input.eliminated, smk.input.results)):
-        features, best, metrics, imp, gone, results = (pd.read_parquet(p) for p in paths)
-        metric_names = [c for c in metrics.columns if c not in ("set", "n")]
-        rows.append({**round_row(r, features["feature"].tolist(), best, metrics, gone["feature"].tolist(), metric_names),
-                     **search_summary(results, best, search, r)})
-        importance[r] = imp
-    rounds = pd.DataFrame(rows)
-    if smk.input.decisions:  # early stopping: each round's decision; the rounds after a stop did not run
-        from rfe_lib.stopping import summary_columns
-
-        rounds = summary_columns(rounds, [pd.read_parquet(p) for p in smk.input.decisions], smk.params.planned_rounds)
-    selected = selected_table(rounds, importance, smk.params.select)
-    log.info("\n%s", rounds[["round", "n_features", "cv_mean", "cv_std"]].to_string(index=False))
+    rounds, selected = summarize(dict(smk.input.items()), select=smk.params.select, metric=smk.params.metric,
+                                 search=from_params(smk.params.search), planned_rounds=smk.params.planned_rounds)
+    log.info("\n%s", rounds[["round", "n_features", "cv_mean", "cv_std", "val_loss", "optimism"]].to_string(index=False))
     log.info("selected round %d (%s): %s", selected.at[0, "round"], smk.params.select, ", ".join(selected["feature"]))
+    if not pd.isna(selected.at[0, "warning"]):
+        log.warning("%s", selected.at[0, "warning"])
     write_parquet(rounds, smk.output.rounds)
     write_parquet(selected, smk.output.selected)
 
