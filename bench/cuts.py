@@ -1,6 +1,6 @@
 """Each cut of the per-round overhead measured on its own: the same runs with the workflow at successive commits.
 
-    python -m bench.cuts COMMIT [COMMIT ...] [--repeat 2]
+    python -m bench.cuts COMMIT [COMMIT ...] [--repeat 2] [--cases example versus] [--append]
 
 For each commit (a checkout in ``bench/out/cuts/<commit>``, made with ``git worktree``) it runs, from an empty folder
 at ``-j 2``: the bundled example (``config/round.yaml``), and the side-by-side case of ``bench/versus.py`` (Bikeshare,
@@ -70,23 +70,62 @@ def run(tree: Path, name: str, config: dict) -> dict:
             "rounds": len(list((workdir / "results" / config["run_name"]).glob("round_*/hpo")))}
 
 
+# What each measured commit changed (commits not listed are labelled with their subject line).
+CUTS_MADE = {
+    "b6c0db4": "before: a job per figure, five bookkeeping jobs per round",
+    "3305b60": "the redesign (settings object, registries); the plan printed once per run",
+    "caa1e3a": "bookkeeping folded into its consumers (merges, evaluation, elimination)",
+    "e111167": "a round's figures in one job; `auto` shards of at least 10 fits",
+    "aebdc96": "a grid of one: importance shards start without waiting for the search",
+}
+
+
+def label(commit: str) -> str:
+    if commit[:7] in CUTS_MADE:
+        return CUTS_MADE[commit[:7]]
+    return subprocess.run(["git", "log", "-1", "--format=%s", commit], cwd=REPO, capture_output=True,
+                          text=True).stdout.strip()[:90]
+
+
+def table() -> list[str]:
+    """The cuts measured by ``main`` (``bench/out/cuts.json``) as one table; [] when none were measured."""
+    path = OUT / "cuts.json"
+    if not path.is_file():
+        return []
+    rows = json.loads(path.read_text())
+    by = {}
+    for r in rows:
+        by.setdefault(r["commit"], {})[r["case"]] = r
+    out = ["| commit | change | example: wall (s) | CPU (s) | jobs | side by side: wall (s) | CPU (s) | jobs | load |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for commit, cases in by.items():
+        e, v = cases.get("example", {}), cases.get("versus", {})
+        out.append(f"| `{commit[:7]}` | {label(commit)} | {e.get('wall', '')} | {e.get('cpu', '')} | {e.get('jobs', '')} | "
+                   f"{v.get('wall', '')} | {v.get('cpu', '')} | {v.get('jobs', '')} | {max(e.get('load', 0), v.get('load', 0))} |")
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("commits", nargs="+")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--cases", nargs="+", default=["example", "versus"], choices=["example", "versus"])
+    ap.add_argument("--append", action="store_true", help="add to bench/out/cuts.json instead of replacing it")
     args = ap.parse_args(argv)
-    rows = []
+    out = OUT / "cuts.json"
+    rows = json.loads(out.read_text()) if args.append and out.is_file() else []
     for commit in args.commits:
         tree = checkout(commit)
         for name, config in configs(tree).items():
+            if name not in args.cases:
+                continue
             best = min((run(tree, name, config) for _ in range(args.repeat)), key=lambda r: r["wall"])
             row = {"commit": commit, "case": name, **{k: round(v, 1) if isinstance(v, float) else v
                                                        for k, v in best.items()},
                    "load": round(os.getloadavg()[0], 2)}
             print(json.dumps(row), flush=True)
-            rows.append(row)
-    out = OUT / "cuts.json"
-    out.write_text(json.dumps(rows, indent=1))
+            rows = [r for r in rows if (r["commit"], r["case"]) != (commit, name)] + [row]
+            out.write_text(json.dumps(rows, indent=1))
     print(f"written to {out}")
 
 

@@ -1,22 +1,14 @@
-"""Tables of the benchmark results (``bench/out/<mode>/*.json``), written to ``docs/benchmarks.md``."""
+"""Tables of the benchmark results (``bench/out/<mode>/*.json``), written into ``docs/benchmarks.md``.
+
+Each table is a block between ``<!-- bench:<section>:<mode> -->`` markers; ``python -m bench report`` rewrites the
+blocks whose results are present and leaves everything else in the file, the hand-written reading included.
+"""
 
 from __future__ import annotations
 
 from .common import REPO, load
 
 DOC = REPO / "docs" / "benchmarks.md"
-
-INTRO = """# Benchmarks
-
-Every figure below is a measurement of this repository's code, made by `python -m bench all` (full
-sizes, two to three hours on 2 cores) or `python -m bench all --quick` (small sizes, about 10 minutes); the
-suite is in `bench/` and its docstrings say exactly what each case runs. Peak RSS is the kernel's
-high-water mark (`ru_maxrss`) of the real rule job's process, recorded at its exit; Snakemake's own
-`benchmark:` files sample memory (every second, then every 30 s) and can miss short peaks, so they are
-only kept in the raw results (`bench/out/<mode>/*.json`). Times are wall-clock seconds on a machine
-shared with other work: the load at the time of each section is shown next to it. Peak RSS does not
-depend on the load.
-"""
 
 
 def _load_line(rec) -> str:
@@ -174,27 +166,61 @@ def _formats(rec) -> list[str]:
             "to read: internal files are Parquet, and the one spreadsheet is the final report. " + _load_line(rec), ""]
 
 
-def tables(mode: str) -> list[str]:
-    recs = {n: load(n, mode) for n in ("hpo", "lofo", "lofo_dummy", "overhead", "overhead_mid", "dag", "formats")}
-    if not any(recs.values()):
-        return []
-    first = next(r for r in recs.values() if r)
-    out = [f"## {'Full' if mode == 'full' else 'Quick'} mode (`python -m bench all{' --quick' if mode == 'quick' else ''}`)",
-           "", _machine(first), ""]
-    for name, fn in (("hpo", _hpo), ("lofo", _lofo), ("lofo_dummy", _lofo_dummy), ("overhead", _overhead),
-                     ("dag", _dag), ("formats", _formats)):
-        if recs[name]:
-            out += fn(recs[name], recs["overhead_mid"]) if name == "overhead" else fn(recs[name])
+SECTION_TABLES = {"hpo": _hpo, "lofo": _lofo, "lofo_dummy": _lofo_dummy, "overhead": _overhead, "mlxtend": None,
+                  "dag": _dag, "formats": _formats}
+
+
+def blocks(mode: str) -> dict[str, list[str]]:
+    """The generated blocks of one mode whose results are in ``bench/out/<mode>/``: ``{"<section>:<mode>": lines}``."""
+    recs = {n: load(n, mode) for n in (*SECTION_TABLES, "overhead_mid")}
+    out = {}
+    first = next((r for r in recs.values() if r), None)
+    if first:
+        out[f"machine:{mode}"] = [_machine(first)]
+    for name, fn in SECTION_TABLES.items():
+        if not recs[name]:
+            continue
+        if name == "overhead":
+            out[f"{name}:{mode}"] = fn(recs[name], recs["overhead_mid"])
+        elif name == "mlxtend":
+            from .versus import table
+
+            out[f"{name}:{mode}"] = table(recs[name])
+        else:
+            out[f"{name}:{mode}"] = fn(recs[name])
     return out
 
 
+def _marker(key: str, end: bool = False) -> str:
+    return f"<!-- {'/' if end else ''}bench:{key} -->"
+
+
+def replace_block(text: str, key: str, lines: list[str]) -> str:
+    """Replace the text between ``<!-- bench:KEY -->`` and ``<!-- /bench:KEY -->``; append the block if it is new."""
+    begin, end = _marker(key), _marker(key, end=True)
+    block = "\n".join([begin, *lines, end])
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        return head + block + rest.split(end, 1)[1]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 def write() -> str:
-    notes = REPO / "bench" / "notes.md"  # the hand-written reading of the figures
-    body = [INTRO]
+    """Rewrite the generated blocks of ``docs/benchmarks.md`` whose results are in ``bench/out/``; keep the rest.
+
+    ``bench/out/`` is not part of the repository, so a fresh clone has none of the results: a block whose results are
+    missing stays as it was measured, with its date, and the hand-written reading around the blocks is never touched.
+    """
+    from .cuts import table as cuts_table
+
+    text = DOC.read_text()
+    found = {}
     for mode in ("full", "quick"):
-        body += tables(mode)
-    if notes.is_file():
-        body.append(notes.read_text())
-    text = "\n".join(body).rstrip() + "\n"
+        found.update(blocks(mode))
+    cuts = cuts_table()
+    if cuts:
+        found["cuts"] = cuts
+    for key, lines in found.items():
+        text = replace_block(text, key, lines)
     DOC.write_text(text)
     return text

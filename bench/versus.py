@@ -72,6 +72,56 @@ def run_mlxtend(workdir: Path) -> dict:
     return {"wall": wall, "subsets": subsets, "cv_rmse": scores, "n_fits": n_fits + len(train["fold"].unique())}
 
 
+def per_fit(workdir: Path) -> dict:
+    """Seconds per LOFO fit of round 0 on one core, alone: through the pipeline's own shard code (its column-major
+    matrix and in-place fold views) and as plain scikit-learn on copied arrays, as mlxtend fits. Same fits, same
+    order, one process, nothing else running (run it under the suite's lock)."""
+    import tempfile
+
+    import numpy as np
+    import pandas as pd
+    import yaml
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from rfe_lib.cv import load_training
+    from rfe_lib.features import columns_of
+    from rfe_lib.importance.lofo import LOFO
+    from rfe_lib.settings import Settings
+
+    run = Path(workdir) / "results" / RUN
+    cfg = yaml.safe_load((Path(workdir) / "config.yaml").read_text())
+    from snakemake.utils import validate
+
+    validate(cfg, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    settings = Settings.from_config(cfg)
+    features = pd.read_parquet(run / "round_000" / "features.parquet")["feature"].tolist()
+    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
+    per_feature = {f: columns_of(fmap, [f]) for f in features}
+    data = load_training(run / "data" / "features.parquet", run / "split" / "indices.parquet",
+                         columns_of(fmap, features), settings.split.folds, seed=settings.split.seed)
+    params = {"learning_rate": 0.1}
+    n_fits = len(features) * len(data.folds)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        LOFO().run_shard(data, settings.model_spec(), params, features, per_feature, "rmse", 0, 1,
+                         Path(tmp) / "shard.parquet")
+        ours = time.perf_counter() - t0
+        inside = float(pd.read_parquet(Path(tmp) / "shard.parquet")["fit_seconds"].sum())
+    X = np.ascontiguousarray(data.X)  # a plain row-major copy, as a user's array would be
+    y = np.asarray(data.y)
+    cols = list(data.columns)
+    t0 = time.perf_counter()
+    for f in features:
+        keep = [j for j, c in enumerate(cols) if c not in set(per_feature[f])]
+        for fit, held in data.folds:
+            model = HistGradientBoostingRegressor(**cfg["model"]["params"], **params)
+            model.fit(X[np.ix_(fit, keep)], y[fit])
+            np.sqrt(np.mean((model.predict(X[np.ix_(held, keep)]) - y[held]) ** 2))
+    plain = time.perf_counter() - t0
+    return {"fits": n_fits, "pipeline_shard_s_per_fit": round(ours / n_fits, 4),
+            "pipeline_fit_seconds_per_fit": round(inside / n_fits, 4), "plain_sklearn_s_per_fit": round(plain / n_fits, 4)}
+
+
 def measure(log=print) -> dict:
     import shutil
 
@@ -142,8 +192,27 @@ def example_end_to_end(log=print) -> dict:
     return {"example_wall": round(wall, 1), "example_rounds": rounds}
 
 
+def table(rec) -> list[str]:
+    """The side-by-side table and where the pipeline's job time goes (``docs/benchmarks.md``)."""
+    m = rec["machine"]
+    out = ["| case | rounds | pipeline, every artifact (s) | mlxtend (s) | ratio | added per round (s) | same features in every round |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+           f"| {rec['case']} | {rec['rounds']} | {rec['pipeline_wall']} | {rec['mlxtend_wall']} | **{rec['ratio']:.2f}** | "
+           f"**{rec['added_per_round']}** | {rec['same_selection']} |", "",
+           f"The bundled example end to end (`snakemake -j 2` from an empty folder, {rec['example_rounds']} rounds, "
+           f"every artifact): **{rec['example_wall']} s**.", "",
+           f"Where the side-by-side run's job time goes ({rec['n_jobs']} jobs, {rec['job_seconds_total']} s of job "
+           f"lifetime, of which {rec['fit_seconds_in_cv']} s inside the CV fits of the shards):", "",
+           "| script | jobs | total (s) | median per job (s) |", "| --- | ---: | ---: | ---: |"]
+    out += [f"| {s} | {v['jobs']} | {v['total_s']} | {v['median_s']} |" for s, v in rec["by_script"].items()]
+    out += ["", f"*Section finished {m['date']}; load then: {m['uptime']}.*"]
+    return out
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["mlxtend"]:
         print(json.dumps(run_mlxtend(Path(sys.argv[2]))))
+    elif sys.argv[1:2] == ["perfit"]:
+        print(json.dumps(per_fit(Path(sys.argv[2]))))
     else:
         raise SystemExit(__doc__)
