@@ -293,7 +293,7 @@ def test_grid_value_the_estimator_rejects(in_tmp, frame):
 ])
 def test_estimator_that_cannot_be_imported(in_tmp, frame, estimator, fragment):
     write(frame)
-    refused(config(model={"estimator": estimator}), f"model.estimator", fragment)
+    refused(config(model={"estimator": estimator}), "model.estimator", fragment)
 
 
 @pytest.mark.parametrize("estimator", [

@@ -137,11 +137,13 @@ def eliminate_inputs(r):
 
 
 def eliminate_outputs(r):
-    outputs = {"importance": f"{rdir(r)}/importance/importance.parquet", "eliminated": f"{rdir(r)}/eliminated.parquet"}
+    """With early stopping the decision comes first: Snakemake judges whether a checkpoint has run by its first
+    output alone, and the job writes the decision last, so a job killed after writing its other outputs still counts
+    as not run and reruns on resume (tests/test_resume.py)."""
+    outputs = {"decision": f"{rdir(r)}/stop.parquet"} if STOP else {}
+    outputs |= {"importance": f"{rdir(r)}/importance/importance.parquet", "eliminated": f"{rdir(r)}/eliminated.parquet"}
     if r + 1 < len(ROUNDS):
         outputs["next_features"] = f"{rdir(r + 1)}/features.parquet"
-    if STOP:
-        outputs["decision"] = f"{rdir(r)}/stop.parquet"
     return outputs
 
 
