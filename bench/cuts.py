@@ -72,11 +72,12 @@ def run(tree: Path, name: str, config: dict) -> dict:
 
 # What each measured commit changed (commits not listed are labelled with their subject line).
 CUTS_MADE = {
-    "b6c0db4": "before: a job per figure, five bookkeeping jobs per round",
-    "3305b60": "the redesign (settings object, registries); the plan printed once per run",
-    "caa1e3a": "bookkeeping folded into its consumers (merges, evaluation, elimination)",
-    "e111167": "a round's figures in one job; `auto` shards of at least 10 fits",
+    "b6c0db4": "before: a job per figure (13 per round), five bookkeeping jobs per round",
+    "3305b60": "a job per round and figure family (4 per round); the plan printed once per run",
+    "caa1e3a": "a job per round and figure family (3305b60); bookkeeping folded into its consumers",
+    "e111167": "one job draws all of a round's figures; `auto` shards of at least 10 fits",
     "aebdc96": "a grid of one: importance shards start without waiting for the search",
+    "263fa26": "a grid of one: importance shards start without waiting for the search (aebdc96); issues 12-14",
 }
 
 
