@@ -41,16 +41,16 @@ SMALL_CONFIG = {
 }
 
 
-# Every budget at once (issues 12 and 13): successive halving (3 rungs in round 0: 12 -> 4 -> 2 configurations, each
-# rung sharded) with the ranking carried to later rounds, permutation importance while more than 4 features remain
-# (round 0) and LOFO after, temp and atemp grouped as one feature (|Spearman| > 0.9 on training rows), and early
-# stopping, whose decisions are checkpoints taken in the main Snakemake process.
+# Every budget at once (issues 12 and 13), 3 rounds (5 -> 4 -> 3 features): successive halving (3 rungs in round 0:
+# 12 -> 4 -> 2 configurations, each rung sharded) with the ranking carried to later rounds, permutation importance
+# while more than 4 features remain (round 0) and LOFO after, temp and atemp grouped as one feature (|Spearman| > 0.9
+# on training rows), and early stopping, whose decisions are checkpoints taken in the main Snakemake process.
 BUDGETS = {
     "data": {"features": ["hour", "temp", "atemp", "hum", "workingday", "weathersit"]},
     "features": {"correlated": {"threshold": 0.9, "action": "group"}},
     "hpo": {"grid": {"learning_rate": [0.05, 0.1, 0.2, 0.3], "max_leaf_nodes": [7, 15, 31]}, "search": "halving",
             "carry": {"top": 3}, "shards": 2},
-    "rfe": {"step": 1, "min_features": 2, "importance": "auto", "lofo_below": 4, "repeats": 2,
+    "rfe": {"step": 1, "min_features": 3, "importance": "auto", "lofo_below": 4, "repeats": 2,
             "stop": {"patience": 2, "tolerance": 1.0}},
     "importance": {"shards": 2},
     "plots": {"top_features": 0},

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from _reliability import assert_same_artifacts, hook_env
-from conftest import REPO, SNAKEFILE, make_workdir, planned_rules, read_run, skip_or_fail
+from conftest import BUDGETS, REPO, SNAKEFILE, make_workdir, planned_rules, read_run, skip_or_fail
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -340,3 +340,29 @@ def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path
     assert not (run_dir / "summary").exists()
     log = (run_dir / "logs" / "round_000" / "hpo_shard_00.log").read_text()
     assert "job failed" in log or "ERROR" in log, log
+
+
+def test_every_budget_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
+    """Halving rungs, carry, permutation then LOFO, correlated groups and early stopping's checkpoints on SLURM."""
+    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
+    for d in (on_slurm, local):
+        make_workdir(d, BUDGETS, n_rows=ROWS)
+    with ThreadPoolExecutor(1) as pool:
+        reference = pool.submit(snakemake, local, "-j", "1")
+        proc = slurm_snakemake(on_slurm)
+        reference.result()
+    output = proc.stdout + proc.stderr
+    run_dir = read_run(on_slurm)
+
+    jobs = collections.Counter(submissions(output).values())
+    assert jobs["hpo_shard"] >= 2 and jobs["hpo_rung"] >= 2 and jobs["importance_shard"] >= 2, jobs
+    assert not any(re.fullmatch(r"eliminate_\d+", rule) for rule in jobs), jobs  # checkpoints run locally
+    # round 0 searched in rungs (each rung's shards are files of their own), later rounds the carried top 3
+    assert len(list((run_dir / "round_000" / "hpo" / "rung_1").glob("shard_*.parquet"))) == 2
+    import pandas as pd
+
+    results = pd.read_parquet(run_dir / "round_001" / "hpo" / "results.parquet")
+    assert results["config_id"].nunique() == 3
+    assert (run_dir / "data" / "correlated.parquet").is_file()
+    assert (run_dir / "round_000" / "stop.parquet").is_file()
+    assert_same_artifacts(read_run(local), run_dir)
