@@ -188,11 +188,30 @@ def tables(mode: str) -> list[str]:
     return out
 
 
+def budgets() -> str:
+    """The ``## Budgets`` section: tables from ``bench/out/budget/*.json`` and the reading in ``bench/notes_budget.md``;
+    without those results, the section already in ``docs/benchmarks.md`` is kept as it is."""
+    from . import budget
+
+    rows = budget.tables()
+    notes = REPO / "bench" / "notes_budget.md"
+    if rows:
+        head, _, reading = notes.read_text().partition("<!-- tables -->") if notes.is_file() else ("## Budgets\n", "", "")
+        return "\n".join([head.rstrip() + "\n", *rows, reading.strip() + "\n"])
+    old = DOC.read_text() if DOC.is_file() else ""
+    start = old.find("\n## Budgets")
+    if start < 0:
+        return ""
+    end = old.find("\n## ", start + 1)
+    return old[start + 1:end if end >= 0 else len(old)].rstrip() + "\n"
+
+
 def write() -> str:
     notes = REPO / "bench" / "notes.md"  # the hand-written reading of the figures
     body = [INTRO]
     for mode in ("full", "quick"):
         body += tables(mode)
+    body.append(budgets())
     if notes.is_file():
         body.append(notes.read_text())
     text = "\n".join(body).rstrip() + "\n"
