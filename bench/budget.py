@@ -77,6 +77,7 @@ SEARCHES = {
                      "carry": {"top": "auto", "refresh": 0}},
 }
 STOP = {"patience": 3, "tolerance": 1.0}
+NO_STOP_VARIANTS: set = set()  # tables whose part B runs without the rfe.stop variants (--no-stop-variants)
 
 
 def run_id(name: str) -> str:
@@ -110,11 +111,11 @@ def part_a_configs(ds: str) -> dict:
     return out
 
 
-def part_b_configs(ds: str) -> dict:
+def part_b_configs(ds: str, stops=(None, STOP)) -> dict:
     out = {}
     for imp in ("lofo", "permutation", "auto"):
         for action in ("report", "group"):
-            for stop in (None, STOP):
+            for stop in stops:
                 name = f"{imp}/{'group' if action == 'group' else 'none'}/{'stop' if stop else 'all'}"
                 cfg = base_config(ds, name.replace("/", "-"), GRID_B)
                 cfg["rfe"]["importance"] = imp
@@ -381,7 +382,7 @@ def measure_a(ds: str, reuse: bool, log=print) -> dict:
 
 
 def measure_b(ds: str, reuse: bool, log=print) -> dict:
-    cfgs = part_b_configs(ds)
+    cfgs = part_b_configs(ds, (None,) if ds in NO_STOP_VARIANTS else (None, STOP))
     runs = {}
     for name, cfg in cfgs.items():
         wd = BUDGET / ds / "b" / cfg["run_name"]
@@ -394,6 +395,7 @@ def measure_b(ds: str, reuse: bool, log=print) -> dict:
         rec["jaccard"] = jaccard(rec["selected_features"], ref["selected_features"])
         rec["spearman_round0"] = spearman(rec["round0_importance"], group_ref["round0_importance"])
         rec["held_out_vs_lofo"] = 100 * (rec["held_out"] / ref["held_out"] - 1)
+    for rec in runs.values():
         rec.pop("round0_importance")
     grouped = runs["lofo/group/all"]["round0_features"] if "lofo/group/all" in runs else None
     return {"grid": GRID_B, "runs": runs, "threshold": DATASETS[ds]["threshold"], "features_grouped": grouped,
@@ -646,7 +648,10 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", nargs="+", default=["A", "B", "C"], choices=["A", "B", "C"])
     ap.add_argument("--reuse", action="store_true", help="skip runs whose summary exists (do not rerun them)")
     ap.add_argument("--collect", action="store_true", help="run nothing: tables from the runs finished so far")
+    ap.add_argument("--no-stop-variants", nargs="*", default=[], metavar="DATASET",
+                    help="part B of these tables without the rfe.stop runs (half the runs)")
     args = ap.parse_args(argv)
+    NO_STOP_VARIANTS.update(args.no_stop_variants)
     measure(args.datasets, args.parts, "collect" if args.collect else args.reuse, log=lambda *a, **k: print(*a, **{"flush": True, **k}))
     print("\n".join(tables()))
     return 0
