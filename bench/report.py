@@ -220,6 +220,11 @@ def write() -> str:
     cuts = cuts_table()
     if cuts:
         found["cuts"] = cuts
+    from .budget import tables as budget_tables
+
+    budget = budget_tables()  # bench/out/budget/*.json
+    if budget:
+        found["budget"] = budget
     for key, lines in found.items():
         text = replace_block(text, key, lines)
     DOC.write_text(text)
