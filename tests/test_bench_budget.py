@@ -3,11 +3,16 @@ the regret uses, and the target verdicts of its tables. Cheap: no workflow run."
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from bench import budget
+from conftest import REPO
+
+sys.path.insert(0, str(REPO))  # bench/ is the repository's benchmark suite, not an installed package
+from bench import budget  # noqa: E402
 
 
 def test_jaccard_and_spearman():
