@@ -364,21 +364,41 @@ def assert_same_artifacts(run_a: Path, run_b: Path, shard_union: bool = False) -
             assert x == y, f"{rel} differs"
 
 
+def assert_whole(run_dir: Path) -> None:
+    """Every artifact present is complete: Parquet files read, figures end with PNG's IEND chunk."""
+    for rel in files_under(run_dir):
+        path = run_dir / rel
+        if path.suffix == ".parquet":
+            pd.read_parquet(path)
+        elif path.suffix == ".png":
+            data = path.read_bytes()
+            assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), rel
+
+
+
 # --------------------------------------------------------------------------------------- shared runs
 
-_BASELINE: dict = {}
-
+def session_root(tmp_path_factory) -> Path:
+    """The session's temporary folder, one for all of pytest-xdist's worker processes (each has a subfolder)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def baseline(tmp_path_factory) -> Path:
-    """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it."""
-    key = str(tmp_path_factory.getbasetemp())
-    if key not in _BASELINE:
-        workdir = tmp_path_factory.mktemp("reliable_baseline")
-        make_workdir(workdir, RELIABLE)
-        run(workdir, "-j", "2")
-        _BASELINE[key] = workdir
-    return _BASELINE[key]
+    """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it: made once
+    per test session, by the first process to ask for it while the others wait (its users only read or copy it)."""
+    import fcntl
+
+    root = session_root(tmp_path_factory)
+    workdir, done = root / "reliable_baseline", root / "reliable_baseline.done"
+    with open(root / "reliable_baseline.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # a failed attempt's leftovers
+            make_workdir(workdir, RELIABLE)
+            run(workdir, "-j", "2")
+            done.touch()
+    return workdir
 
 
 def started_jobs(log: str) -> list[tuple[str, str]]:

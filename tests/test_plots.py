@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -117,6 +118,28 @@ def test_dry_run_plans_one_figure_job_per_round_and_only_redraws_what_changed(sm
     assert planned_rules(small_run, configfile="ranked.yaml") == {"figures": 2, "figures_12": 1, "workbook": 1,
                                                                    "all": 1}
 
+
+
+@pytest.mark.slow
+def test_figure_jobs_are_one_job_group_that_the_slurm_profile_bundles(tmp_path):
+    """A cluster profile bundles the figure jobs (profiles/slurm: group-components figures=2); a dry run lists the
+    bundles as it would submit them. (With early stopping there is no group, since Snakemake can put a job twice into
+    a bundle after a checkpoint: workflow/rules/common.smk. A dry run cannot see past a checkpoint: the SLURM test
+    checks that case.)"""
+    from conftest import snakemake
+
+    def bundles(configfile):
+        out = snakemake(tmp_path, "-n", "--group-components", "figures=2", configfile=configfile)
+        text = out.stdout + out.stderr
+        blocks = re.split(r"^\[[^\]]+\] ", text, flags=re.M)
+        groups = [re.findall(r"^\s+rule (figures\w*):$", b, re.M) for b in blocks if b.startswith("Group job figures")]
+        return groups, text
+
+    make_workdir(tmp_path)
+    groups, text = bundles("config.yaml")
+    assert sorted(len(g) for g in groups) == [2, 2], text[-3000:]  # 3 rounds' figure jobs and the summary's
+    figure_jobs = [rule for rule, n in planned_rules(tmp_path).items() if rule.startswith("figures") for _ in range(n)]
+    assert sorted(r for g in groups for r in g) == sorted(figure_jobs) and len(figure_jobs) == 4
 
 
 # ------------------------------------------------------------------------------- the figure functions

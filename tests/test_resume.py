@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from _reliability import (RUN, TIMING_COLUMNS, assert_same_artifacts, baseline, declared_files, files_under,
-                          hook_env, incomplete_marks, kill_group, new_workdir, planned_jobs, release, run,
+from _reliability import (RUN, TIMING_COLUMNS, assert_same_artifacts, assert_whole, baseline, declared_files,
+                          files_under, hook_env, incomplete_marks, kill_group, new_workdir, planned_jobs, release, run,
                           stale_temporaries, start, wait_for)
 
 pytestmark = pytest.mark.slow
@@ -33,17 +33,6 @@ pytestmark = pytest.mark.slow
 def reference(tmp_path_factory) -> Path:
     """The uninterrupted run of the same config."""
     return baseline(tmp_path_factory)
-
-
-def assert_whole(run_dir: Path) -> None:
-    """Every artifact present is complete: Parquet files read, figures end with PNG's IEND chunk."""
-    for rel in files_under(run_dir):
-        path = run_dir / rel
-        if path.suffix == ".parquet":
-            pd.read_parquet(path)
-        elif path.suffix == ".png":
-            data = path.read_bytes()
-            assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), rel
 
 
 def mtimes(run_dir: Path) -> dict[str, int]:
@@ -168,39 +157,3 @@ def test_a_failing_job_removes_its_outputs_and_keeps_the_rest(reference, tmp_pat
     assert ("train_model", "r=000") in planned
     assert not {r for r, _ in planned} & {"validate_data", "split_data", "engineer_features"}
     assert not {(r, w) for r, w in planned if r in ("hpo_shard", "importance_shard") and "r=000" in w}
-
-
-BUDGET_KILL_POINTS = [
-    ("a halving rung", "*/round_000/hpo/rung_1/shard_01.parquet"),
-    ("permutation importance", "*/round_000/importance/shard_00.parquet"),
-    ("early stopping's decision (a checkpoint)", "*/round_001/stop.parquet"),
-]
-
-
-def test_a_run_with_every_budget_killed_and_resumed_gives_the_uninterrupted_result(tmp_path):
-    """Halving rungs, carry, permutation then LOFO, correlated groups and early stopping (conftest.BUDGETS): killed
-    while a rung's shard, a permutation shard and an elimination checkpoint write, resumed as documented."""
-    from conftest import BUDGETS
-
-    reference = new_workdir(tmp_path, BUDGETS, name="reference")
-    run(reference, "-j", "2")
-    workdir = new_workdir(tmp_path, BUDGETS)
-    run_dir = workdir / RUN
-    for stage, (what, pattern) in enumerate(BUDGET_KILL_POINTS):
-        if stage:
-            run(workdir, "--unlock")
-        env, (marker,) = hook_env(tmp_path, pause=[pattern])
-        proc = start(workdir, "-j", "2", env=env, out=tmp_path / f"budget{stage}.out")
-        paused = wait_for(marker, proc)
-        assert (workdir / paused["tmp"]).is_file() and not (workdir / paused["target"]).exists(), what
-        kill_group(proc)
-        assert_whole(run_dir)
-        assert paused["target"] in incomplete_marks(workdir), what
-    run(workdir, "--unlock")
-    run(workdir, "-j", "2")
-
-    assert_same_artifacts(reference / RUN, run_dir)
-    assert stale_temporaries(run_dir) == []
-    assert files_under(run_dir) == files_under(reference / RUN)
-    assert (run_dir / "round_000/hpo/rung_1").is_dir() and (run_dir / "data/correlated.parquet").is_file()
-    assert planned_jobs(workdir) == []

@@ -5,12 +5,13 @@ tests are skipped, unless RFE_REQUIRE_SLURM=1 or RFE_NO_SKIPS=1 (both set by .ci
 skip into a failure so that CI cannot pass without running them. The cluster uses fixed ports
 (6817-6819, 33061) and /etc/slurm/*.conf, so a lock serialises concurrent pytest sessions on one machine.
 
-The first test runs the default target (every round, every figure job bundled by the profile's job
-group, the workbook, the report's texts) with ``auto`` shard counts, through profiles/slurm as shipped
-plus ``--retries 1``, with one job made to fail once: the retry must succeed with twice the memory, and
-the results must equal a local run's, file for file.
+The first test runs the default target (every round, every figure job, the workbook, the report's
+texts) with every budget of issues 12 and 13 switched on, through
+profiles/slurm as shipped plus ``--retries 1``, with one job made to fail once: the retry must succeed with
+twice the memory, and the results must equal a local run's, file for file. The second runs a job that
+fails, through the profile as a site would edit it. One SLURM workflow run each, to keep the suite short.
 
-    pytest -m slurm          # only these (about 4-5 minutes on 2 cores)
+    pytest -m slurm          # only these (about 5 minutes on 2 cores)
     pytest -m "not slurm"    # everything else
 """
 
@@ -33,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from _reliability import assert_same_artifacts, hook_env
-from conftest import BUDGETS, REPO, SNAKEFILE, make_workdir, planned_rules, read_run, skip_or_fail
+from conftest import BUDGETS, REPO, SNAKEFILE, deep_update, make_workdir, read_run, skip_or_fail
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -42,8 +43,12 @@ PROFILE = REPO / "profiles" / "slurm"
 LOCK = Path(tempfile.gettempdir()) / "rfe-slurm-test.lock"
 PORTS = (6817, 6818, 6819, 33061)  # slurmctld, slurmd, slurmdbd, mariadb (cluster.sh)
 
-# 2 rounds (4 -> 3 features), 3 configurations, 2 folds, `auto` shards (one per CPU of the planning machine,
-# at most one per configuration or feature), and every figure, the workbook and the report's texts.
+# Every budget of conftest.BUDGETS, in 2 rounds (5 -> 4 features, temp and atemp counted as one): 12 configurations
+# searched in 3 halving rungs of 2 shards each in round 0, the top 3 carried to round 1; permutation importance in
+# round 0, LOFO in round 1; every figure, the workbook and the report's texts.
+ON_SLURM = deep_update(BUDGETS, {"rfe": {"min_features": 4}})
+SCHEDULE = (5, 4)
+# The failure test: 2 rounds (4 -> 3 features), 3 configurations, 2 folds, `auto` shards.
 TINY = {
     "data": {"features": ["hour", "temp", "hum", "workingday"]},
     "split": {"folds": 2},
@@ -51,7 +56,6 @@ TINY = {
     "rfe": {"step": 1, "min_features": 3},
     "importance": {"shards": "auto"},
 }
-N_CONFIGS, SCHEDULE = 3, (4, 3)
 ROWS = 1000
 # The failure test needs only the summary.
 TARGETS = ("results/t/summary/rounds.parquet", "results/t/summary/selected.parquet")
@@ -241,15 +245,14 @@ def _mb(req_mem: str) -> float:
     return float(m.group(1)) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[m.group(2)]
 
 
-def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
+def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_cluster, tmp_path):
+    """The default target (every round, every figure job, the workbook, the report's texts) with every budget at
+    once: halving rungs, the carried search, permutation then LOFO importance, correlated groups and early stopping,
+    whose decisions are checkpoints taken in the main Snakemake process. Through profiles/slurm as shipped plus
+    ``--retries 1``, with round 0's train_model made to fail once."""
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     for d in (on_slurm, local):
-        make_workdir(d, TINY, n_rows=ROWS)
-    planned = planned_rules(local)  # the default target's jobs, as a dry run lists them
-    figure_jobs = sum(n for rule, n in planned.items() if is_figures(rule))
-    assert figure_jobs == len(SCHEDULE) + 1 and planned["workbook"] == 1 and planned["report_texts"] == 1
-    expected = {rule: n for rule, n in planned.items() if rule not in _local_rules(planned)}
-    expected["train_model"] += 1  # its first attempt fails once; the profile's retry runs it again
+        make_workdir(d, ON_SLURM, n_rows=ROWS)
     env, _ = hook_env(tmp_path / "hook", fail_once=[FAIL_ONCE], base=_env())
 
     # The local reference run overlaps with the SLURM run (which mostly waits for the scheduler).
@@ -257,21 +260,30 @@ def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_pat
     with ThreadPoolExecutor(1) as pool:
         reference = pool.submit(snakemake, local, "-j", "1")
         proc = slurm_snakemake(on_slurm, "--retries", "1", env=env)
-        reference.result()
+        reference = reference.result()
     output = proc.stdout + proc.stderr
+    run_dir = read_run(on_slurm)
 
-    # Every planned job ran: each non-local one ("rule x:", not "localrule x:") through sbatch, and none of the
-    # Snakefile's localrules; the figure jobs in bundles of two (the profile's group-components).
+    # The local run's jobs (its output lists each as "[local]rule x:" or "[local]checkpoint x:") are the jobs to do:
+    # each went through sbatch on SLURM but the Snakefile's localrules and the elimination checkpoints, which never did.
+    job_lines = r"^[ \t]*(?:local)?(?:rule|checkpoint) (\w+):$"
+    done = collections.Counter(re.findall(job_lines, reference.stdout + reference.stderr, re.M))
+    figure_jobs = sum(n for rule, n in done.items() if is_figures(rule))
+    assert figure_jobs == len(SCHEDULE) + 1 and done["workbook"] == 1 and done["report_texts"] == 1, done
+    assert done["hpo_rung"] >= 2 and done["importance_shard"] >= 2 and done["eliminate_000"] == 1, done
+    expected = {rule: n for rule, n in done.items() if rule not in _local_rules(done)}
+    expected["train_model"] += 1  # its first attempt fails once; the profile's retry runs it again
     ran = started(output)
-    ran_locally = set(re.findall(r"^localrule (\w+):$", own_output(output), re.M))
+    ran_locally = set(re.findall(r"^local(?:rule|checkpoint) (\w+):$", own_output(output), re.M))
     assert dict(ran) == expected, output[-4000:]
     never_submitted = _local_rules(ran_locally | set(ran))
     assert ran_locally and ran_locally <= never_submitted and not set(ran) & never_submitted
+    assert any(re.fullmatch(r"eliminate_\d+", rule) for rule in ran_locally), ran_locally
+    # Every job went on its own: with early stopping the figure jobs are in no job group, so the profile's
+    # group-components bundles none of them (workflow/rules/common.smk, FIGURE_JOB_GROUP, says why).
     jobs = submissions(output)
-    bundles = [j for j, rule in jobs.items() if rule.startswith("group:figures")]  # group_figures_<rules>
-    assert len(bundles) == -(-figure_jobs // 2), output[-4000:]
-    singles = collections.Counter(rule for rule in jobs.values() if not rule.startswith("group:"))
-    assert singles == {rule: n for rule, n in ran.items() if not is_figures(rule)}, output[-4000:]
+    assert not [rule for rule in jobs.values() if rule.startswith("group:")], output[-4000:]
+    assert collections.Counter(jobs.values()) == ran, output[-4000:]
     assert "injected failure (once)" in output and "Trying to restart job" in output, output[-4000:]
 
     # sacct knows exactly these jobs under this run's job name: all COMPLETED with exit code 0 but the first
@@ -290,22 +302,16 @@ def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_pat
     assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
     assert squeue_ids(name) == []
 
-    # `auto`: one shard per CPU of the planning machine, at most one per configuration or feature and at least 10 fits
-    # per shard (README), and the cluster jobs cut the work the same way (the merges check every item is there once).
-    cpus, folds = os.cpu_count(), TINY["split"]["folds"]
+    # Round 0 searched in rungs, each rung's shards files of their own; round 1 searched the carried top 3.
+    assert len(list((run_dir / "round_000" / "hpo" / "rung_1").glob("shard_*.parquet"))) == 2
+    import pandas as pd
 
-    def auto(items):
-        return max(1, min(cpus, items, items * folds // 10))
-
-    for r, n_features in enumerate(SCHEDULE):
-        round_dir = read_run(on_slurm) / f"round_{r:03d}"
-        assert len(list((round_dir / "hpo").glob("shard_*.parquet"))) == auto(N_CONFIGS)
-        assert len(list((round_dir / "importance").glob("shard_*.parquet"))) == auto(n_features)
-
+    assert pd.read_parquet(run_dir / "round_001" / "hpo" / "results.parquet")["config_id"].nunique() == 3
+    assert (run_dir / "data" / "correlated.parquet").is_file() and (run_dir / "round_000" / "stop.parquet").is_file()
     # The results equal the local run's, file for file: tables, figures, models, the workbook, the report's
     # texts (timing columns, logs and benchmarks aside).
-    assert_same_artifacts(read_run(local), read_run(on_slurm))
-    assert len(list(read_run(on_slurm).rglob("*.png"))) > 20 and (read_run(on_slurm) / "report.xlsx").is_file()
+    assert_same_artifacts(read_run(local), run_dir)
+    assert len(list(run_dir.rglob("*.png"))) > 20 and (run_dir / "report.xlsx").is_file()
 
 
 def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path):
@@ -340,29 +346,3 @@ def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path
     assert not (run_dir / "summary").exists()
     log = (run_dir / "logs" / "round_000" / "hpo_shard_00.log").read_text()
     assert "job failed" in log or "ERROR" in log, log
-
-
-def test_every_budget_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
-    """Halving rungs, carry, permutation then LOFO, correlated groups and early stopping's checkpoints on SLURM."""
-    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
-    for d in (on_slurm, local):
-        make_workdir(d, BUDGETS, n_rows=ROWS)
-    with ThreadPoolExecutor(1) as pool:
-        reference = pool.submit(snakemake, local, "-j", "1")
-        proc = slurm_snakemake(on_slurm)
-        reference.result()
-    output = proc.stdout + proc.stderr
-    run_dir = read_run(on_slurm)
-
-    jobs = collections.Counter(submissions(output).values())
-    assert jobs["hpo_shard"] >= 2 and jobs["hpo_rung"] >= 2 and jobs["importance_shard"] >= 2, jobs
-    assert not any(re.fullmatch(r"eliminate_\d+", rule) for rule in jobs), jobs  # checkpoints run locally
-    # round 0 searched in rungs (each rung's shards are files of their own), later rounds the carried top 3
-    assert len(list((run_dir / "round_000" / "hpo" / "rung_1").glob("shard_*.parquet"))) == 2
-    import pandas as pd
-
-    results = pd.read_parquet(run_dir / "round_001" / "hpo" / "results.parquet")
-    assert results["config_id"].nunique() == 3
-    assert (run_dir / "data" / "correlated.parquet").is_file()
-    assert (run_dir / "round_000" / "stop.parquet").is_file()
-    assert_same_artifacts(read_run(local), run_dir)

@@ -213,7 +213,11 @@ def runtime_min(fits):
 PLOT_DIR = f"{RUN}/plots"
 FIGURE_JOBS = "round"  # one job draws all of a round's figures ("family": one job per round and figure family)
 FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS, rungs=[len(g) for g in RUNGS])
-FIGURE_JOB_GROUP = "figures"  # every figure rule's group: profiles/slurm bundles them (group-components)
+# Every figure rule's group: profiles/slurm bundles them (group-components). Not with early stopping: Snakemake
+# rebuilds its groups each time a checkpoint finishes, and can then put one job twice into a bundle, which asks for
+# more CPUs than the bundle's jobs need (snakemake/snakemake#1628, seen here: a bundle of two figure jobs asked for 3
+# CPUs and never started on 2-CPU nodes). Each figure job is then a SLURM job of its own.
+FIGURE_JOB_GROUP = None if STOP else "figures"
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
 # Captions are written by the report_texts job; Snakemake reads them when it builds the report.
 CAPTIONS = Path(f"{RUN}/report/captions").resolve()

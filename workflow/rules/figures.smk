@@ -5,7 +5,7 @@
 #
 # Every figure job is in the job group FIGURE_JOB_GROUP, whatever its rule is called in a given run: locally
 # Snakemake ignores groups (a dry run lists them), on a cluster profiles/slurm bundles them a few per SLURM job
-# (group-components).
+# (group-components). Runs with early stopping have no group (common.smk says why).
 
 for group in FIGURE_GROUPS:
 

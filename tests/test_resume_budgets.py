@@ -1,0 +1,47 @@
+"""Crash and resume with every budget on (issues 12 and 13): the kill and resume of tests/test_resume.py, at the points
+that only budgeted runs have: a halving rung's shard, a permutation importance shard and early stopping's decision,
+a checkpoint taken in the main Snakemake process. (A module of its own so that it runs beside the others.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from _reliability import (RUN, assert_same_artifacts, assert_whole, files_under, hook_env, incomplete_marks, kill_group,
+                          new_workdir, planned_jobs, run, stale_temporaries, start, wait_for)
+from conftest import BUDGETS
+
+pytestmark = pytest.mark.slow
+
+
+BUDGET_KILL_POINTS = [
+    ("a halving rung", "*/round_000/hpo/rung_1/shard_01.parquet"),
+    ("permutation importance", "*/round_000/importance/shard_00.parquet"),
+    ("early stopping's decision (a checkpoint)", "*/round_001/stop.parquet"),
+]
+
+
+def test_a_run_with_every_budget_killed_and_resumed_gives_the_uninterrupted_result(tmp_path):
+    """Halving rungs, carry, permutation then LOFO, correlated groups and early stopping (conftest.BUDGETS): killed
+    while a rung's shard, a permutation shard and an elimination checkpoint write, resumed as documented."""
+    reference = new_workdir(tmp_path, BUDGETS, name="reference")
+    run(reference, "-j", "2")
+    workdir = new_workdir(tmp_path, BUDGETS)
+    run_dir = workdir / RUN
+    for stage, (what, pattern) in enumerate(BUDGET_KILL_POINTS):
+        if stage:
+            run(workdir, "--unlock")
+        env, (marker,) = hook_env(tmp_path, pause=[pattern])
+        proc = start(workdir, "-j", "2", env=env, out=tmp_path / f"budget{stage}.out")
+        paused = wait_for(marker, proc)
+        assert (workdir / paused["tmp"]).is_file() and not (workdir / paused["target"]).exists(), what
+        kill_group(proc)
+        assert_whole(run_dir)
+        assert paused["target"] in incomplete_marks(workdir), what
+    run(workdir, "--unlock")
+    run(workdir, "-j", "2")
+
+    assert_same_artifacts(reference / RUN, run_dir)
+    assert stale_temporaries(run_dir) == []
+    assert files_under(run_dir) == files_under(reference / RUN)
+    assert (run_dir / "round_000/hpo/rung_1").is_dir() and (run_dir / "data/correlated.parquet").is_file()
+    assert planned_jobs(workdir) == []
