@@ -211,11 +211,12 @@ def small_run(tmp_path_factory):
 
 
 # ---------------------------------------------------------------- parallel test processes (pytest-xdist)
-# `pytest` runs the tests in one process per CPU (pyproject: -n auto --dist loadfile); most of the suite waits on
-# Snakemake subprocesses and the SLURM test on the scheduler, so two processes share two cores well. Each module runs
-# whole in one process, so that its module-scoped runs are made once. Session-scoped runs (small_run) are made once
-# per process that needs them; _reliability.baseline() is made once for all of them (a file lock).
+# `pytest` runs the tests in one process per CPU (pyproject: -n auto --dist loadfile, in collection order): most of
+# the suite waits on Snakemake subprocesses and the SLURM test on the scheduler, so two processes share two cores well.
+# Each module runs whole in one process, so that its module-scoped runs are made once. Session-scoped runs (small_run)
+# are made once per process that needs them; _reliability.baseline() once for all of them (a file lock).
 # (Not --dist loadgroup: pytest-xdist 3.8 cannot rename the tests of a group under pytest 9.2, so it ignores groups.)
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: item.get_closest_marker("slurm") is None)  # the SLURM module first: longest, mostly waits
+    # the SLURM module first: the longest, and it mostly waits
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is None)
