@@ -11,7 +11,7 @@ profiles/slurm as shipped plus ``--retries 1``, with one job made to fail once: 
 twice the memory, and the results must equal a local run's, file for file. The second runs a job that
 fails, through the profile as a site would edit it. One SLURM workflow run each, to keep the suite short.
 
-    pytest -m slurm          # only these (about 5 minutes on 2 cores)
+    pytest -m slurm          # only these (about 6 minutes on 2 cores)
     pytest -m "not slurm"    # everything else
 """
 
