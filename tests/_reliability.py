@@ -375,6 +375,18 @@ def assert_whole(run_dir: Path) -> None:
             assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), rel
 
 
+def kill_mid_write(workdir: Path, proc, marker: Path, what: str) -> dict:
+    """Wait until the run's job held by ``marker``'s pause pattern is writing, SIGKILL the run, and check what the kill
+    left: whole files or none, and the killed job's target absent and marked incomplete. Returns the marker's JSON."""
+    paused = wait_for(marker, proc)
+    # The job is mid-write: its whole temporary sits beside the target; the target does not exist yet.
+    assert (workdir / paused["tmp"]).is_file() and not (workdir / paused["target"]).exists(), what
+    kill_group(proc)
+    assert_whole(workdir / RUN)
+    assert not (workdir / paused["target"]).exists(), what
+    assert paused["target"] in incomplete_marks(workdir), what
+    return paused
+
 
 # --------------------------------------------------------------------------------------- shared runs
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, make_workdir, planned_rules, read_run, settings_of, write_config
+from conftest import REPO, make_workdir, planned_rules, read_run, settings_of, snakemake, write_config
 from rfe_lib.figures import registry
 
 SCHEDULE = [5, 4, 3]  # SMALL_CONFIG: 5 features, step 1, min 3
@@ -126,17 +126,11 @@ def test_figure_jobs_are_one_job_group_that_the_slurm_profile_bundles(tmp_path):
     bundles as it would submit them. (With early stopping there is no group, since Snakemake can put a job twice into
     a bundle after a checkpoint: workflow/rules/common.smk. A dry run cannot see past a checkpoint: the SLURM test
     checks that case.)"""
-    from conftest import snakemake
-
-    def bundles(configfile):
-        out = snakemake(tmp_path, "-n", "--group-components", "figures=2", configfile=configfile)
-        text = out.stdout + out.stderr
-        blocks = re.split(r"^\[[^\]]+\] ", text, flags=re.M)
-        groups = [re.findall(r"^\s+rule (figures\w*):$", b, re.M) for b in blocks if b.startswith("Group job figures")]
-        return groups, text
-
     make_workdir(tmp_path)
-    groups, text = bundles("config.yaml")
+    out = snakemake(tmp_path, "-n", "--group-components", "figures=2")
+    text = out.stdout + out.stderr
+    blocks = re.split(r"^\[[^\]]+\] ", text, flags=re.M)
+    groups = [re.findall(r"^\s+rule (figures\w*):$", b, re.M) for b in blocks if b.startswith("Group job figures")]
     assert sorted(len(g) for g in groups) == [2, 2], text[-3000:]  # 3 rounds' figure jobs and the summary's
     figure_jobs = [rule for rule, n in planned_rules(tmp_path).items() if rule.startswith("figures") for _ in range(n)]
     assert sorted(r for g in groups for r in g) == sorted(figure_jobs) and len(figure_jobs) == 4

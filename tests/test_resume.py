@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 from _reliability import (RUN, TIMING_COLUMNS, assert_same_artifacts, assert_whole, baseline, declared_files,
-                          files_under, hook_env, incomplete_marks, kill_group, new_workdir, planned_jobs, release, run,
-                          stale_temporaries, start, wait_for)
+                          files_under, hook_env, incomplete_marks, kill_mid_write, new_workdir, planned_jobs, release,
+                          run, stale_temporaries, start, wait_for)
 
 pytestmark = pytest.mark.slow
 
@@ -72,20 +72,11 @@ def test_killed_during_importance_hpo_and_plotting_then_resumed_gives_the_uninte
             run(workdir, "--unlock")
             env, (marker,) = hook_env(tmp_path, pause=[pattern])
             proc = start(workdir, "-j", "2", env=env, out=tmp_path / f"run{stage}.out")
-        paused = wait_for(marker, proc)
-
-        # The job is mid-write: its whole temporary sits beside the target; the target does not exist yet.
-        assert (workdir / paused["tmp"]).is_file() and not (workdir / paused["target"]).exists(), what
-        kill_group(proc)
-
-        # What the kill left: whole files or none, the killed job's temporary, a stale lock.
-        assert_whole(run_dir)
-        assert not (workdir / paused["target"]).exists(), what
+        # Killed mid-write; what the kill left: whole files or none, the killed job's temporary, a stale lock.
+        kill_mid_write(workdir, proc, marker, what)
         assert stale_temporaries(run_dir), what
         assert any((workdir / ".snakemake" / "locks").iterdir()), "SIGKILL leaves Snakemake's lock behind"
-        running = incomplete_marks(workdir)
-        assert paused["target"] in running, what
-        kept.append((mtimes(run_dir), running))
+        kept.append((mtimes(run_dir), incomplete_marks(workdir)))
 
         if what == "HPO":
             # Without --unlock the run command refuses to start (the lock might be a live run's) and changes nothing.

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from _reliability import (RUN, assert_same_artifacts, assert_whole, files_under, hook_env, incomplete_marks, kill_group,
-                          new_workdir, planned_jobs, run, stale_temporaries, start, wait_for)
+from _reliability import (RUN, assert_same_artifacts, files_under, hook_env, kill_mid_write, new_workdir, planned_jobs,
+                          run, stale_temporaries, start)
 from conftest import BUDGETS
 
 pytestmark = pytest.mark.slow
@@ -32,11 +32,7 @@ def test_a_run_with_every_budget_killed_and_resumed_gives_the_uninterrupted_resu
             run(workdir, "--unlock")
         env, (marker,) = hook_env(tmp_path, pause=[pattern])
         proc = start(workdir, "-j", "2", env=env, out=tmp_path / f"budget{stage}.out")
-        paused = wait_for(marker, proc)
-        assert (workdir / paused["tmp"]).is_file() and not (workdir / paused["target"]).exists(), what
-        kill_group(proc)
-        assert_whole(run_dir)
-        assert paused["target"] in incomplete_marks(workdir), what
+        kill_mid_write(workdir, proc, marker, what)
     run(workdir, "--unlock")
     run(workdir, "-j", "2")
 
