@@ -5,13 +5,14 @@ tests are skipped, unless RFE_REQUIRE_SLURM=1 or RFE_NO_SKIPS=1 (both set by .ci
 skip into a failure so that CI cannot pass without running them. The cluster uses fixed ports
 (6817-6819, 33061) and /etc/slurm/*.conf, so a lock serialises concurrent pytest sessions on one machine.
 
-The first test runs the default target (every round, every figure job, the workbook, the report's
-texts) with every budget of issues 12 and 13 switched on, through
-profiles/slurm as shipped plus ``--retries 1``, with one job made to fail once: the retry must succeed with
-twice the memory, and the results must equal a local run's, file for file. The second runs a job that
-fails, through the profile as a site would edit it. One SLURM workflow run each, to keep the suite short.
+The first test runs the default target (every round, every figure job bundled by the profile's job
+group, the workbook, the report's texts) with ``auto`` shard counts, through profiles/slurm as shipped
+plus ``--retries 1``, with one job made to fail once: the retry must succeed with twice the memory, and
+the results must equal a local run's, file for file. The second does the same with every budget of issues
+12 and 13 switched on (early stopping's checkpoints leave the figure jobs out of any group). The third
+runs a job that fails, through the profile as a site would edit it.
 
-    pytest -m slurm          # only these (about 6 minutes on 2 cores)
+    pytest -m slurm          # only these (about 10 minutes on 2 cores)
     pytest -m "not slurm"    # everything else
 """
 
@@ -34,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from _reliability import assert_same_artifacts, hook_env
-from conftest import BUDGETS, REPO, SNAKEFILE, deep_update, make_workdir, read_run, skip_or_fail
+from conftest import BUDGETS, REPO, SNAKEFILE, deep_update, make_workdir, planned_rules, read_run, skip_or_fail
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -48,7 +49,9 @@ PORTS = (6817, 6818, 6819, 33061)  # slurmctld, slurmd, slurmdbd, mariadb (clust
 # round 0, LOFO in round 1; every figure, the workbook and the report's texts.
 ON_SLURM = deep_update(BUDGETS, {"rfe": {"min_features": 4}})
 SCHEDULE = (5, 4)
-# The failure test: 2 rounds (4 -> 3 features), 3 configurations, 2 folds, `auto` shards.
+# The default target as profiles/slurm bundles it (figure jobs in groups), and the failure test: 2 rounds (4 -> 3
+# features), 3 configurations, 2 folds, `auto` shards (one per CPU of the planning machine, at most one per
+# configuration or feature).
 TINY = {
     "data": {"features": ["hour", "temp", "hum", "workingday"]},
     "split": {"folds": 2},
@@ -56,6 +59,7 @@ TINY = {
     "rfe": {"step": 1, "min_features": 3},
     "importance": {"shards": "auto"},
 }
+N_CONFIGS, TINY_SCHEDULE = 3, (4, 3)
 ROWS = 1000
 # The failure test needs only the summary.
 TARGETS = ("results/t/summary/rounds.parquet", "results/t/summary/selected.parquet")
@@ -243,6 +247,73 @@ def _mb(req_mem: str) -> float:
     m = re.fullmatch(r"([\d.]+)([KMGT])[nc]?", req_mem)
     assert m, req_mem
     return float(m.group(1)) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[m.group(2)]
+
+
+def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
+    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
+    for d in (on_slurm, local):
+        make_workdir(d, TINY, n_rows=ROWS)
+    planned = planned_rules(local)  # the default target's jobs, as a dry run lists them
+    figure_jobs = sum(n for rule, n in planned.items() if is_figures(rule))
+    assert figure_jobs == len(TINY_SCHEDULE) + 1 and planned["workbook"] == 1 and planned["report_texts"] == 1
+    expected = {rule: n for rule, n in planned.items() if rule not in _local_rules(planned)}
+    expected["train_model"] += 1  # its first attempt fails once; the profile's retry runs it again
+    env, _ = hook_env(tmp_path / "hook", fail_once=[FAIL_ONCE], base=_env())
+
+    # The local reference run overlaps with the SLURM run (which mostly waits for the scheduler).
+    start = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with ThreadPoolExecutor(1) as pool:
+        reference = pool.submit(snakemake, local, "-j", "1")
+        proc = slurm_snakemake(on_slurm, "--retries", "1", env=env)
+        reference.result()
+    output = proc.stdout + proc.stderr
+
+    # Every planned job ran: each non-local one ("rule x:", not "localrule x:") through sbatch, and none of the
+    # Snakefile's localrules; the figure jobs in bundles of two (the profile's group-components).
+    ran = started(output)
+    ran_locally = set(re.findall(r"^localrule (\w+):$", own_output(output), re.M))
+    assert dict(ran) == expected, output[-4000:]
+    never_submitted = _local_rules(ran_locally | set(ran))
+    assert ran_locally and ran_locally <= never_submitted and not set(ran) & never_submitted
+    jobs = submissions(output)
+    bundles = [j for j, rule in jobs.items() if rule.startswith("group:figures")]  # group_figures_<rules>
+    assert len(bundles) == -(-figure_jobs // 2), output[-4000:]
+    singles = collections.Counter(rule for rule in jobs.values() if not rule.startswith("group:"))
+    assert singles == {rule: n for rule, n in ran.items() if not is_figures(rule)}, output[-4000:]
+    assert "injected failure (once)" in output and "Trying to restart job" in output, output[-4000:]
+
+    # sacct knows exactly these jobs under this run's job name: all COMPLETED with exit code 0 but the first
+    # attempt of round 0's train_model, whose retry asked for twice its memory (the rules' mem_mb x attempt).
+    name = run_id(output)
+    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
+    assert set(rows) == set(jobs), rows
+    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
+    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
+    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
+    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
+    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
+    for j, r in rows.items():
+        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
+        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
+    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
+    assert squeue_ids(name) == []
+
+    # `auto`: one shard per CPU of the planning machine, at most one per configuration or feature and at least 10 fits
+    # per shard (README), and the cluster jobs cut the work the same way (the merges check every item is there once).
+    cpus, folds = os.cpu_count(), TINY["split"]["folds"]
+
+    def auto(items):
+        return max(1, min(cpus, items, items * folds // 10))
+
+    for r, n_features in enumerate(TINY_SCHEDULE):
+        round_dir = read_run(on_slurm) / f"round_{r:03d}"
+        assert len(list((round_dir / "hpo").glob("shard_*.parquet"))) == auto(N_CONFIGS)
+        assert len(list((round_dir / "importance").glob("shard_*.parquet"))) == auto(n_features)
+
+    # The results equal the local run's, file for file: tables, figures, models, the workbook, the report's
+    # texts (timing columns, logs and benchmarks aside).
+    assert_same_artifacts(read_run(local), read_run(on_slurm))
+    assert len(list(read_run(on_slurm).rglob("*.png"))) > 20 and (read_run(on_slurm) / "report.xlsx").is_file()
 
 
 def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_cluster, tmp_path):
