@@ -58,6 +58,14 @@ def _number(value, width: int) -> str:
     return f"{int(value):0{width}d}"
 
 
+def round_of(path) -> int:
+    """The round an artifact path belongs to: its innermost ``round_<r>`` folder (a run's name may hold anything)."""
+    for part in reversed(PurePath(path).parts[:-1]):
+        if len(part) == 9 and part.startswith("round_") and part[6:].isdigit():
+            return int(part[6:])
+    raise ValueError(f"{path} is not inside a round's folder")
+
+
 @dataclass(frozen=True)
 class Layout:
     """The artifact paths of one run, under ``root`` (``results/<run_name>``)."""
@@ -94,6 +102,11 @@ class Layout:
 
     def importance_shard(self, r, s):
         return self.path(f"round_{_number(r, 3)}/importance/shard_{_number(s, 2)}.parquet")
+
+    @staticmethod
+    def hpo_job(g, s) -> str:
+        """The name of the job that writes :meth:`hpo_shard` ``(r, g, s)``: its log's and benchmark file's name."""
+        return f"hpo_shard_{_number(s, 2)}" if g == 0 else f"hpo_rung_{g}_shard_{_number(s, 2)}"
 
     # --- figures, tables and texts for people
     def plot(self, name: str, r=None):

@@ -47,15 +47,9 @@ def stopped(path) -> bool:
     return bool(pq.read_table(path, columns=["stop"]).column(0)[0].as_py())
 
 
-def round_of(path) -> int:
-    """The round a path of a run belongs to (its ``round_<r>`` folder)."""
-    import re
-
-    return int(re.search(r"round_(\d+)", str(path)).group(1))
-
-
 def history(paths, search) -> list[tuple[float, float, int]]:
     """``(cv_mean, cv_std, n_folds)`` of the best configuration of every round whose search shards are ``paths``."""
+    from .layout import round_of
     from .search.results import search_results
     from .vocab import fold_columns
 

@@ -48,3 +48,14 @@ def test_every_file_of_a_real_run_is_named_by_the_layout(small_run):
     assert len(files) > 50
     unnamed = [f for f in files if not any(rx.fullmatch(f) for rx in patterns)]
     assert unnamed == [], f"artifacts with no Layout method: {unnamed}"
+
+
+def test_round_of_reads_the_innermost_round_folder():
+    from rfe_lib.layout import round_of
+
+    layout = Layout("results/round_7")  # a run may be called anything
+    assert round_of(layout.hpo_shard(12, 2, 3)) == 12 and round_of(layout.round_file(0, "best")) == 0
+    import pytest
+
+    with pytest.raises(ValueError):
+        round_of(layout.file("rounds"))

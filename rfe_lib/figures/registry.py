@@ -18,15 +18,21 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-# What a round figure may read: input key -> (folder, path in it), the folder being the round's or the run's.
+# What a round figure may read: input key -> (the round's or the run's, the artifact's key in rfe_lib.layout).
 INPUTS = {
-    "predictions": ("round", "model/predictions.parquet"),
-    "metrics": ("round", "eval/metrics.parquet"),
-    "importance": ("round", "importance/importance.parquet"),
-    "hpo": ("round", "hpo/results.parquet"),
-    "table": ("run", "data/features.parquet"),
-    "feature_map": ("run", "data/feature_map.parquet"),
+    "predictions": ("round", "predictions"),
+    "metrics": ("round", "metrics"),
+    "importance": ("round", "importance"),
+    "hpo": ("round", "results"),
+    "table": ("run", "table"),
+    "feature_map": ("run", "feature_map"),
 }
+
+
+def input_path(layout, key: str, r):
+    """The path of the figure input ``key`` for round ``r``, in the run's :class:`~rfe_lib.layout.Layout`."""
+    level, artifact = INPUTS[key]
+    return layout.round_file(r, artifact) if level == "round" else layout.file(artifact)
 TARGET = ("target", "unit", "angle", "round")  # every figure labels its axes with the target
 
 

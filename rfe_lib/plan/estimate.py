@@ -73,17 +73,18 @@ def refuse_large_grid(plan, settings) -> None:
     )
 
 
-def estimate_from_benchmarks(plan, settings, bench_dir, importance_shards: list[int]) -> float | None:
+def estimate_from_benchmarks(plan, settings, shards, importance_shards: list[int]) -> float | None:
     """CPU seconds for the whole run, extrapolated from finished HPO shards' benchmark files (seconds per
-    fit-equivalent)."""
+    fit-equivalent). ``shards``: (benchmark file, shard file) of every HPO shard of rung 0 the run plans; those not
+    finished yet are skipped."""
     import csv
 
     from .fits import round_fits, totals
 
-    files = sorted(Path(bench_dir).glob("round_*/hpo_shard_*.tsv")) if Path(bench_dir).is_dir() else []
     seconds, fits = 0.0, 0.0
-    for f in files:
-        shard = f.parents[2] / f.parent.name / "hpo" / f"shard_{f.stem.rsplit('_', 1)[1]}.parquet"
+    for f, shard in shards:
+        if not Path(f).is_file():
+            continue
         try:
             with open(f) as fh:
                 row = next(csv.DictReader(fh, delimiter="\t"))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..layout import Layout
+
 PACKAGES = ("snakemake", "rfe-pipeline", "numpy", "pandas", "pyarrow", "scikit-learn", "joblib", "matplotlib",
             "openpyxl", "pyyaml", "jinja2")
 
@@ -55,11 +57,11 @@ def run_start(run_dir) -> float | None:
     """When the run started, as a timestamp: the earliest modification time of its log and benchmark files
     and of ``data/validation.parquet`` (written by the first job). A log is rewritten when its job reruns, so
     after a partial rerun this is the start of the oldest work still in the results."""
-    run_dir = Path(run_dir)
-    candidates = [run_dir / "data" / "validation.parquet"]
-    for sub in ("logs", "benchmarks"):
-        if (run_dir / sub).is_dir():
-            candidates += [p for p in (run_dir / sub).rglob("*") if p.is_file()]
+    layout = Layout(Path(run_dir))
+    candidates = [layout.file("validation")]
+    for folder in (layout.logs_dir, layout.benchmarks_dir):
+        if folder.is_dir():
+            candidates += [p for p in folder.rglob("*") if p.is_file()]
     times = [p.stat().st_mtime for p in candidates if p.exists()]
     return min(times) if times else None
 

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from ..io import write_text
+from ..layout import Layout
 from ..metrics import tolerance_column
 
 
@@ -31,9 +32,9 @@ def description_context(run_dir, facts: dict) -> dict:
 
     from .tables import selected_round, selection_warning
 
-    run_dir = Path(run_dir)
+    layout = Layout(Path(run_dir))
     ctx = {**facts, "selected": None}
-    sel_path, rounds_path = run_dir / "summary" / "selected.parquet", run_dir / "summary" / "rounds.parquet"
+    sel_path, rounds_path = layout.file("selected"), layout.file("rounds")
     if not (sel_path.is_file() and rounds_path.is_file()):
         return ctx
     selected = pd.read_parquet(sel_path)

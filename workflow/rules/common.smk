@@ -19,6 +19,7 @@ export_pythonpath(_REPO)
 from rfe_lib.fingerprint import script_fingerprint  # noqa: E402
 from rfe_lib.figures import registry as FIGURES  # noqa: E402
 from rfe_lib.importance import methods_title, round_methods  # noqa: E402
+from rfe_lib.layout import Layout  # noqa: E402
 from rfe_lib.plan import make_plan  # noqa: E402
 from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
 from rfe_lib.plan.text import describe  # noqa: E402
@@ -36,7 +37,7 @@ try:
 except RFEError as exc:
     raise WorkflowError(str(exc)) from None
 
-RUN = f"results/{SETTINGS.run_name}"
+LAYOUT = Layout.of(SETTINGS.run_name)  # every artifact path (rfe_lib/layout.py)
 ROUNDS = list(range(PLAN.n_rounds))
 FOLDS = SETTINGS.split.folds
 MODEL = SETTINGS.model_spec().to_params()
@@ -58,10 +59,16 @@ ENV_MODEL = "../../envs/model.yaml"
 ENV_PLOT = "../../envs/plot.yaml"
 ENV_REPORT = "../../envs/report.yaml"
 
+def hpo_benchmarks():
+    """(benchmark file, shard) of every shard of every round's first rung: what the plan's estimate learns from."""
+    return [(LAYOUT.benchmark(LAYOUT.hpo_job(0, s), r), LAYOUT.hpo_shard(r, 0, s))
+            for r in ROUNDS for s in range(HPO_SHARDS[r][0])]
+
+
 if workflow.is_main_process:  # once per run: not again in jobs that re-parse the workflow (cluster jobs)
     print(
         describe(PLAN, SETTINGS, HPO_SHARDS[0][0], IMPORTANCE_SHARDS,
-                 estimate_from_benchmarks(PLAN, SETTINGS, f"{RUN}/benchmarks", IMPORTANCE_SHARDS)),
+                 estimate_from_benchmarks(PLAN, SETTINGS, hpo_benchmarks(), IMPORTANCE_SHARDS)),
         file=sys.stderr,
     )
 
@@ -69,6 +76,7 @@ if workflow.is_main_process:  # once per run: not again in jobs that re-parse th
 wildcard_constraints:
     r=r"\d\d\d",
     s=r"\d\d+",
+    g=r"[1-9]\d*",
 
 
 onstart:
@@ -76,7 +84,7 @@ onstart:
     # them all before any job starts: this run holds Snakemake's lock, so no job of ours is writing.
     from rfe_lib.io import remove_stale_under
 
-    for stale in remove_stale_under(RUN):
+    for stale in remove_stale_under(LAYOUT.root):
         print(f"removed a temporary left by an interrupted job: {stale}", file=sys.stderr)
 
 
@@ -91,11 +99,6 @@ def file_hash(path):
     import hashlib
 
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def rdir(r):
-    """Folder of round r (an int or a wildcard string)."""
-    return f"{RUN}/round_{int(r):03d}"
 
 
 STOP = SETTINGS.rfe.stop is not None  # early stopping: the rounds that run are known as they finish
@@ -116,21 +119,21 @@ def ran_rounds():
     return ran
 
 
-def round_paths(pattern):
-    """Paths of ``pattern`` (relative to a round folder) for every round that runs."""
-    return [f"{rdir(r)}/{pattern}" for r in ran_rounds()]
+def round_paths(key):
+    """The round artifact ``key`` (rfe_lib.layout.ROUND_FILES) of every round that runs."""
+    return [LAYOUT.round_file(r, key) for r in ran_rounds()]
 
 
-def per_round(pattern):
-    """An input function: the paths of ``pattern`` for every round that runs."""
-    return lambda wildcards: round_paths(pattern)
+def per_round(key):
+    """An input function: the round artifact ``key`` of every round that runs."""
+    return lambda wildcards: round_paths(key)
 
 
 def eliminate_inputs(r):
     """The elimination of round r reads the round's importance and search shards and, with early stopping, every
     earlier round's search (the CV losses so far)."""
-    inputs = {"importance": [f"{rdir(r)}/importance/shard_{s:02d}.parquet" for s in range(IMPORTANCE_SHARDS[r])],
-              "hpo": hpo_paths(r), "features": f"{rdir(r)}/features.parquet"}
+    inputs = {"importance": [LAYOUT.importance_shard(r, s) for s in range(IMPORTANCE_SHARDS[r])],
+              "hpo": hpo_paths(r), "features": LAYOUT.round_file(r, "features")}
     if STOP:
         inputs["history"] = [path for i in range(r) for path in hpo_paths(i)]
     return inputs
@@ -140,10 +143,10 @@ def eliminate_outputs(r):
     """With early stopping the decision comes first: Snakemake judges whether a checkpoint has run by its first
     output alone, and the job writes the decision last, so a job killed after writing its other outputs still counts
     as not run and reruns on resume (tests/test_resume.py)."""
-    outputs = {"decision": f"{rdir(r)}/stop.parquet"} if STOP else {}
-    outputs |= {"importance": f"{rdir(r)}/importance/importance.parquet", "eliminated": f"{rdir(r)}/eliminated.parquet"}
+    outputs = {"decision": LAYOUT.round_file(r, "decision")} if STOP else {}
+    outputs |= {key: LAYOUT.round_file(r, key) for key in ("importance", "eliminated")}
     if r + 1 < len(ROUNDS):
-        outputs["next_features"] = f"{rdir(r + 1)}/features.parquet"
+        outputs["next_features"] = LAYOUT.round_file(r + 1, "features")
     return outputs
 
 
@@ -154,13 +157,18 @@ def eliminate_params(r):
 
 def hpo_rung_paths(r, g):
     """The shards of rung g of round r's search (rung 0's directly under hpo/)."""
-    folder = f"{rdir(r)}/hpo" if g == 0 else f"{rdir(r)}/hpo/rung_{g}"
-    return [f"{folder}/shard_{s:02d}.parquet" for s in range(HPO_SHARDS[int(r)][g])]
+    return [LAYOUT.hpo_shard(r, g, s) for s in range(HPO_SHARDS[int(r)][g])]
 
 
 def hpo_paths(r):
     """Every shard of every rung of round r's search: what the jobs that read the search merge."""
     return [path for g in range(len(RUNGS[int(r)])) for path in hpo_rung_paths(r, g)]
+
+
+def hpo_shard_fits(wildcards):
+    """The fits of one shard of a rung (for its runtime)."""
+    r, g = int(wildcards.r), int(wildcards.get("g", 0))
+    return -(-RUNGS[r][g].n_candidates // HPO_SHARDS[r][g]) * FOLDS
 
 
 def hpo_shard_paths(wildcards):
@@ -181,10 +189,10 @@ def hpo_rung_inputs(wildcards):
 
 # What every fitting job of a round reads: the engineered table, the feature map, the split and the round's features.
 ROUND_DATA = {
-    "table": f"{RUN}/data/features.parquet",
-    "feature_map": f"{RUN}/data/feature_map.parquet",
-    "split": f"{RUN}/split/indices.parquet",
-    "features": f"{RUN}/round_{{r}}/features.parquet",
+    "table": LAYOUT.file("table"),
+    "feature_map": LAYOUT.file("feature_map"),
+    "split": LAYOUT.file("split"),
+    "features": LAYOUT.round_file("{r}", "features"),
 }
 
 
@@ -210,7 +218,6 @@ def runtime_min(fits):
 
 # --- Figures (figures.smk): which PNGs each round has is fixed here, from the registry ---
 
-PLOT_DIR = f"{RUN}/plots"
 FIGURE_JOBS = "round"  # one job draws all of a round's figures ("family": one job per round and figure family)
 FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS, rungs=[len(g) for g in RUNGS])
 # Every figure rule's group: profiles/slurm bundles them (group-components). Not with early stopping: Snakemake
@@ -220,16 +227,16 @@ FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS, 
 FIGURE_JOB_GROUP = None if STOP else "figures"
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
 # Captions are written by the report_texts job; Snakemake reads them when it builds the report.
-CAPTIONS = Path(f"{RUN}/report/captions").resolve()
+CAPTIONS = Path(LAYOUT.captions_dir).resolve()
 
 
 def round_figure_paths(r):
     figures = FIGURES.round_figures(PLAN.schedule[r], SETTINGS, len(RUNGS[r]))
-    return [f"{PLOT_DIR}/round_{r:03d}/{name}.png" for name, _, _ in figures]
+    return [LAYOUT.plot(name, r) for name, _, _ in figures]
 
 
 def summary_figure_paths():
-    return [f"{PLOT_DIR}/summary/{f.name}.png" for f in FIGURES.SUMMARY_FIGURES]
+    return [LAYOUT.plot(f.name) for f in FIGURES.SUMMARY_FIGURES]
 
 
 def figure_names():
@@ -240,7 +247,7 @@ def figure_names():
 
 def caption_file(name):
     """The caption of the figure ``name``, as the report_texts job writes it."""
-    return f"{RUN}/report/captions/{name}.rst"
+    return LAYOUT.caption(name)
 
 
 def caption(name):
@@ -252,8 +259,7 @@ def figure_inputs(group):
     """Only what the group's figures read, so its job reruns only when their data change."""
 
     def _inputs(wildcards):
-        folders = {"run": RUN, "round": rdir(wildcards.r)}
-        return {key: f"{folders[FIGURES.INPUTS[key][0]]}/{FIGURES.INPUTS[key][1]}" for key in group.needs()}
+        return {key: FIGURES.input_path(LAYOUT, key, wildcards.r) for key in group.needs()}
 
     return _inputs
 
@@ -273,9 +279,9 @@ SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_
 
 
 def summary_figure_inputs(wildcards):
-    return {"rounds": f"{RUN}/summary/rounds.parquet", "selected": f"{RUN}/summary/selected.parquet",
-            "eliminated": round_paths("eliminated.parquet"), "correlated": f"{RUN}/data/correlated.parquet",
-            "last_importance": f"{rdir(ran_rounds()[-1])}/importance/importance.parquet"}
+    return {"rounds": LAYOUT.file("rounds"), "selected": LAYOUT.file("selected"),
+            "eliminated": round_paths("eliminated"), "correlated": LAYOUT.file("correlated"),
+            "last_importance": LAYOUT.round_file(ran_rounds()[-1], "importance")}
 
 
 # --- Tables, the workbook and the report's texts (report.smk) ---
@@ -287,32 +293,32 @@ TABLES = {  # report CSV -> its label in the report
     "metrics": "metrics per round and set",
 }
 RUN_TABLE_INPUTS = {
-    "rounds": f"{RUN}/summary/rounds.parquet",
-    "selected": f"{RUN}/summary/selected.parquet",
-    "importance": per_round("importance/importance.parquet"),
-    "eliminated": per_round("eliminated.parquet"),
-    "metrics": per_round("eval/metrics.parquet"),
+    "rounds": LAYOUT.file("rounds"),
+    "selected": LAYOUT.file("selected"),
+    "importance": per_round("importance"),
+    "eliminated": per_round("eliminated"),
+    "metrics": per_round("metrics"),
 }
 
 
 def report_table_paths():
-    return [f"{RUN}/tables/{name}.csv" for name in TABLES]
+    return [LAYOUT.table(name) for name in TABLES]
 
 
 def workbook_inputs(wildcards):
     paths = {
         **{key: value(wildcards) if callable(value) else value for key, value in RUN_TABLE_INPUTS.items()},
-        "best": round_paths("hpo/best.parquet"),
-        "results": round_paths("hpo/results.parquet"),
-        "validation": f"{RUN}/data/validation.parquet",
+        "best": round_paths("best"),
+        "results": round_paths("results"),
+        "validation": LAYOUT.file("validation"),
         "data": SETTINGS.data.path,
     }
     if SETTINGS.excel.predictions:
-        paths["predictions"] = round_paths("model/predictions.parquet")
+        paths["predictions"] = round_paths("predictions")
     return paths
 
 
-DESCRIPTION = f"{RUN}/report/description.rst"
+DESCRIPTION = LAYOUT.file("description")
 
 
 def report_description():
@@ -330,7 +336,7 @@ def selected_round():
     """The selected round of a finished run (``summary/selected.parquet``), or None; read once, when
     ``--report`` asks for the first figure's category."""
     if not _SELECTED_ROUND:
-        path = Path(RUN) / "summary" / "selected.parquet"
+        path = Path(LAYOUT.file("selected"))
         value = None
         if path.is_file():
             import pyarrow.parquet as pq
@@ -348,10 +354,10 @@ def round_category(wildcards):
 
 def final_outputs(wildcards=None):
     """The default target: the summary, every figure, the report tables and texts, and the workbook."""
-    outputs = [f"{RUN}/summary/rounds.parquet", f"{RUN}/summary/selected.parquet"]
+    outputs = [LAYOUT.file("rounds"), LAYOUT.file("selected")]
     outputs += [path for r in ran_rounds() for path in round_figure_paths(r)]
     outputs += summary_figure_paths()
     outputs += report_table_paths()
     outputs += [DESCRIPTION, *(caption_file(name) for name in figure_names())]
-    outputs.append(f"{RUN}/report.xlsx")
+    outputs.append(LAYOUT.file("workbook"))
     return outputs

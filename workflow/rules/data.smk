@@ -5,9 +5,9 @@ rule validate_data:
     input:
         data=SETTINGS.data.path,
     output:
-        f"{RUN}/data/validation.parquet",
+        LAYOUT.file("validation"),
     log:
-        f"{RUN}/logs/validate_data.log",
+        LAYOUT.log("validate_data"),
     params:
         spec=SETTINGS.data_spec().to_dict(),
         code=script_code("validate_data"),
@@ -24,11 +24,11 @@ rule validate_data:
 rule split_data:
     input:
         data=SETTINGS.data.path,
-        validation=f"{RUN}/data/validation.parquet",
+        validation=LAYOUT.file("validation"),
     output:
-        f"{RUN}/split/indices.parquet",
+        LAYOUT.file("split"),
     log:
-        f"{RUN}/logs/split_data.log",
+        LAYOUT.log("split_data"),
     params:
         target=SETTINGS.data.target,
         split=SETTINGS.split.to_dict(),
@@ -46,15 +46,15 @@ rule split_data:
 rule engineer_features:
     input:
         data=SETTINGS.data.path,
-        validation=f"{RUN}/data/validation.parquet",
-        split=f"{RUN}/split/indices.parquet",
+        validation=LAYOUT.file("validation"),
+        split=LAYOUT.file("split"),
     output:
-        table=f"{RUN}/data/features.parquet",
-        feature_map=f"{RUN}/data/feature_map.parquet",
-        correlated=f"{RUN}/data/correlated.parquet",
-        features=f"{RUN}/round_000/features.parquet",
+        table=LAYOUT.file("table"),
+        feature_map=LAYOUT.file("feature_map"),
+        correlated=LAYOUT.file("correlated"),
+        features=LAYOUT.round_file(0, "features"),
     log:
-        f"{RUN}/logs/engineer_features.log",
+        LAYOUT.log("engineer_features"),
     params:
         spec=SETTINGS.data_spec().to_dict(),
         correlated=SETTINGS.features.correlated,

@@ -17,7 +17,7 @@ for group in FIGURE_GROUPS:
         output:
             **{
                 name: report(
-                    f"{PLOT_DIR}/round_{{r}}/{name}.png",
+                    LAYOUT.plot(name, "{r}"),
                     caption=caption(name),
                     category=round_category,
                     subcategory=FIGURES.figure(name)[0].subcategory,
@@ -29,7 +29,7 @@ for group in FIGURE_GROUPS:
                 for name in group.names
             },
         log:
-            f"{RUN}/logs/round_{{r}}/" + ("figures.log" if group.family == "round" else f"figures_{group.family}.log"),
+            LAYOUT.log("figures" if group.family == "round" else f"figures_{group.family}", "{r}"),
         params:
             options=figure_options(group),
             dpi=SETTINGS.plots.dpi,
@@ -54,7 +54,7 @@ rule figures_summary:
     output:
         **{
             f.name: report(
-                f"{PLOT_DIR}/summary/{f.name}.png",
+                LAYOUT.plot(f.name),
                 caption=caption(f.name),
                 category="Across rounds",
                 subcategory=f.subcategory,
@@ -63,7 +63,7 @@ rule figures_summary:
             for f in FIGURES.SUMMARY_FIGURES
         },
     log:
-        f"{RUN}/logs/figures_summary.log",
+        LAYOUT.log("figures_summary"),
     group:
         FIGURE_JOB_GROUP
     params:

@@ -7,7 +7,7 @@ rule report_tables:
     output:
         **{
             name: report(
-                f"{RUN}/tables/{name}.csv",
+                LAYOUT.table(name),
                 caption="../report/table.rst",
                 category="Across rounds",
                 subcategory="Tables",
@@ -16,7 +16,7 @@ rule report_tables:
             for name, label in TABLES.items()
         },
     log:
-        f"{RUN}/logs/report_tables.log",
+        LAYOUT.log("report_tables"),
     params:
         code=script_code("report_tables"),
     threads: 1
@@ -34,20 +34,20 @@ rule workbook:
         unpack(workbook_inputs),
     output:
         report(
-            f"{RUN}/report.xlsx",
+            LAYOUT.file("workbook"),
             caption="../report/workbook.rst",
             category="Across rounds",
             subcategory="Tables",
             labels={"table": "Excel workbook (every table)", "file": "report.xlsx"},
         ),
     log:
-        f"{RUN}/logs/workbook.log",
+        LAYOUT.log("workbook"),
     params:
         config=config,
         top_configs=SETTINGS.excel.top_configs,
         methods=[m.name for m in METHODS],
         predictions=SETTINGS.excel.predictions,
-        run_dir=lambda wc, output: str(Path(output[0]).parent),
+        run_dir=LAYOUT.root,
         code=script_code("workbook"),
     threads: 1
     resources:
@@ -61,18 +61,18 @@ rule workbook:
 
 rule report_texts:
     input:
-        rounds=f"{RUN}/summary/rounds.parquet",
-        selected=f"{RUN}/summary/selected.parquet",
+        rounds=LAYOUT.file("rounds"),
+        selected=LAYOUT.file("selected"),
     output:
         description=DESCRIPTION,
         captions=[caption_file(name) for name in figure_names()],
     log:
-        f"{RUN}/logs/report_texts.log",
+        LAYOUT.log("report_texts"),
     params:
         template=file_hash(Path(workflow.basedir) / "workflow" / "report" / "workflow.rst"),  # rerun when it changes
         names=figure_names(),
         facts=run_facts(SETTINGS, PLAN, SEARCH),
-        run_dir=lambda wc, output: str(Path(output.description).parents[1]),
+        run_dir=LAYOUT.root,
         code=script_code("report_texts"),
     threads: 1
     resources:

@@ -8,64 +8,38 @@
 # cores, the next round starts before any figure.
 
 
-rule hpo_shard:
-    input:
-        unpack(hpo_rung_inputs),
-        **ROUND_DATA,
-    output:
-        f"{RUN}/round_{{r}}/hpo/shard_{{s}}.parquet",
-    log:
-        f"{RUN}/logs/round_{{r}}/hpo_shard_{{s}}.log",
-    benchmark:
-        f"{RUN}/benchmarks/round_{{r}}/hpo_shard_{{s}}.tsv"
-    params:
-        model=MODEL,
-        search=SEARCH.to_params(),
-        rung=0,
-        folds=FOLDS,
-        n_shards=lambda wc: HPO_SHARDS[int(wc.r)][0],
-        code=script_code("hpo_shard"),
-    priority: CHAIN_PRIORITY
-    threads: SETTINGS.hpo.threads
-    resources:
-        mem_mb=mem_mb(3),
-        runtime=runtime_min(lambda wc: -(-RUNGS[int(wc.r)][0].n_candidates // HPO_SHARDS[int(wc.r)][0]) * FOLDS),
-    conda:
-        ENV_MODEL
-    script:
-        "../scripts/hpo_shard.py"
+# A round's search: rung 0 (every candidate; the only rung of a grid or random search) and, with successive halving
+# (hpo.search: halving), the later rungs, each scoring the best of the rung before. One rule per kind of path.
+for rung_rule, rung in (("hpo_shard", 0), ("hpo_rung", "{g}")):
 
-
-# The later rungs of successive halving (hpo.search: halving): each scores the best of the rung before.
-rule hpo_rung:
-    input:
-        unpack(hpo_rung_inputs),
-        **ROUND_DATA,
-    output:
-        f"{RUN}/round_{{r}}/hpo/rung_{{g}}/shard_{{s}}.parquet",
-    log:
-        f"{RUN}/logs/round_{{r}}/hpo_rung_{{g}}_shard_{{s}}.log",
-    benchmark:
-        f"{RUN}/benchmarks/round_{{r}}/hpo_rung_{{g}}_shard_{{s}}.tsv"
-    params:
-        model=MODEL,
-        search=SEARCH.to_params(),
-        rung=lambda wc: int(wc.g),
-        folds=FOLDS,
-        n_shards=lambda wc: HPO_SHARDS[int(wc.r)][int(wc.g)],
-        code=script_code("hpo_shard"),
-    wildcard_constraints:
-        g=r"[1-9]\d*",
-    priority: CHAIN_PRIORITY
-    threads: SETTINGS.hpo.threads
-    resources:
-        mem_mb=mem_mb(3),
-        runtime=runtime_min(lambda wc: -(-RUNGS[int(wc.r)][int(wc.g)].n_candidates // HPO_SHARDS[int(wc.r)][int(wc.g)])
-                            * FOLDS),
-    conda:
-        ENV_MODEL
-    script:
-        "../scripts/hpo_shard.py"
+    rule:
+        name:
+            rung_rule
+        input:
+            unpack(hpo_rung_inputs),
+            **ROUND_DATA,
+        output:
+            LAYOUT.hpo_shard("{r}", rung, "{s}"),
+        log:
+            LAYOUT.log(LAYOUT.hpo_job(rung, "{s}"), "{r}"),
+        benchmark:
+            LAYOUT.benchmark(LAYOUT.hpo_job(rung, "{s}"), "{r}")
+        params:
+            model=MODEL,
+            search=SEARCH.to_params(),
+            rung=lambda wc: int(wc.get("g", 0)),
+            folds=FOLDS,
+            n_shards=lambda wc: HPO_SHARDS[int(wc.r)][int(wc.get("g", 0))],
+            code=script_code("hpo_shard"),
+        priority: CHAIN_PRIORITY
+        threads: SETTINGS.hpo.threads
+        resources:
+            mem_mb=mem_mb(3),
+            runtime=runtime_min(hpo_shard_fits),
+        conda:
+            ENV_MODEL
+        script:
+            "../scripts/hpo_shard.py"
 
 
 rule train_model:
@@ -73,13 +47,9 @@ rule train_model:
         **ROUND_DATA,
         hpo=hpo_shard_paths,
     output:
-        results=f"{RUN}/round_{{r}}/hpo/results.parquet",
-        best=f"{RUN}/round_{{r}}/hpo/best.parquet",
-        model=f"{RUN}/round_{{r}}/model/model.joblib",
-        predictions=f"{RUN}/round_{{r}}/model/predictions.parquet",
-        metrics=f"{RUN}/round_{{r}}/eval/metrics.parquet",
+        **{key: LAYOUT.round_file("{r}", key) for key in ("results", "best", "model", "predictions", "metrics")},
     log:
-        f"{RUN}/logs/round_{{r}}/train_model.log",
+        LAYOUT.log("train_model", "{r}"),
     params:
         model=MODEL,
         search=SEARCH.to_params(),
@@ -101,11 +71,11 @@ rule importance_shard:
         **ROUND_DATA,
         hpo=hpo_shard_paths if SEARCH.known_best() is None else [],  # one configuration: no need to wait
     output:
-        f"{RUN}/round_{{r}}/importance/shard_{{s}}.parquet",
+        LAYOUT.importance_shard("{r}", "{s}"),
     log:
-        f"{RUN}/logs/round_{{r}}/importance_shard_{{s}}.log",
+        LAYOUT.log("importance_shard_{s}", "{r}"),
     benchmark:
-        f"{RUN}/benchmarks/round_{{r}}/importance_shard_{{s}}.tsv"
+        LAYOUT.benchmark("importance_shard_{s}", "{r}")
     params:
         model=MODEL,
         search=SEARCH.to_params(),
@@ -140,7 +110,7 @@ for r in ROUNDS:
             output:
                 **eliminate_outputs(r),
             log:
-                f"{RUN}/logs/round_{r:03d}/eliminate.log",
+                LAYOUT.log("eliminate", r),
             params:
                 **eliminate_params(r),
             localrule: True  # bookkeeping of a second: on a cluster, the head node runs it
@@ -164,7 +134,7 @@ for r in ROUNDS:
             output:
                 **eliminate_outputs(r),
             log:
-                f"{RUN}/logs/round_{r:03d}/eliminate.log",
+                LAYOUT.log("eliminate", r),
             params:
                 **eliminate_params(r),
             localrule: True

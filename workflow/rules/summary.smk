@@ -3,18 +3,13 @@
 
 rule summarize:
     input:
-        features=per_round("features.parquet"),
-        best=per_round("hpo/best.parquet"),
-        metrics=per_round("eval/metrics.parquet"),
-        importance=per_round("importance/importance.parquet"),
-        eliminated=per_round("eliminated.parquet"),
-        results=per_round("hpo/results.parquet"),
-        decisions=per_round("stop.parquet") if STOP else [],
+        **{key: per_round(key) for key in ("features", "best", "metrics", "importance", "eliminated", "results")},
+        decisions=per_round("decision") if STOP else [],
     output:
-        rounds=f"{RUN}/summary/rounds.parquet",
-        selected=f"{RUN}/summary/selected.parquet",
+        rounds=LAYOUT.file("rounds"),
+        selected=LAYOUT.file("selected"),
     log:
-        f"{RUN}/logs/summarize.log",
+        LAYOUT.log("summarize"),
     params:
         select=SETTINGS.rfe.select,
         search=SEARCH.to_params(),
