@@ -47,7 +47,7 @@ rule workbook:
         top_configs=SETTINGS.excel.top_configs,
         methods=[m.name for m in METHODS],
         predictions=SETTINGS.excel.predictions,
-        run_dir=LAYOUT.root,
+        run_dir=lambda wc: LAYOUT.root,
         code=script_code("workbook"),
     threads: 1
     resources:
@@ -72,7 +72,7 @@ rule report_texts:
         template=file_hash(Path(workflow.basedir) / "workflow" / "report" / "workflow.rst"),  # rerun when it changes
         names=figure_names(),
         facts=run_facts(SETTINGS, PLAN, SEARCH),
-        run_dir=LAYOUT.root,
+        run_dir=lambda wc: LAYOUT.root,
         code=script_code("report_texts"),
     threads: 1
     resources:
