@@ -15,8 +15,19 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/rounds.smk"
 include: "workflow/rules/summary.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/report_texts.smk"
+
+
+# A run draws its rounds' figures and tables; a repeated run (rfe.repeats > 1) summarizes across its repeats instead.
+if REPEATS == 1:
+
+    include: "workflow/rules/figures.smk"
+    include: "workflow/rules/report.smk"
+
+else:
+
+    include: "workflow/rules/repeats.smk"
+
 
 
 report: report_description()

@@ -47,7 +47,7 @@ def run(config: dict, n_jobs: int = 2) -> list[dict]:
     from rfe_lib.models import build_model
     from rfe_lib.schedule import n_eliminated, round_schedule
     from rfe_lib.settings import Settings
-    from rfe_lib.split import fold_indices, make_split
+    from rfe_lib.split import fold_indices, split_rows
 
     settings = Settings.from_config(config)
     spec, mspec = settings.data_spec(), settings.model_spec()
@@ -56,8 +56,7 @@ def run(config: dict, n_jobs: int = 2) -> list[dict]:
     _, kept = validate_table(df, spec)
     fmap = feature_map(kept, spec)
     table = engineer(df, fmap, spec)
-    split = make_split(df[spec.target].to_numpy(dtype=float), test_fraction=s.test_fraction,
-                       val_fraction=s.val_fraction, folds=s.folds, n_bins=s.stratify_bins, seed=s.seed)
+    split = split_rows(df[spec.target].to_numpy(dtype=float), s.to_dict())
     folds = fold_indices(split, s.folds)
     train = (split["set"] == "train").to_numpy()
     y_all = split["y"].to_numpy(dtype=float)

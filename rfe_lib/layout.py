@@ -12,6 +12,8 @@ ask a :class:`Layout` for them, so a path changes here and nowhere else. A path 
     'results/example/round_003/hpo/best.parquet'
     >>> run.hpo_shard("{r}", 1, "{s}")
     'results/example/round_{r}/hpo/rung_1/shard_{s}.parquet'
+    >>> run.repeat(2).round_file(0, "features")
+    'results/example/repeat_002/round_000/features.parquet'
 
 A Layout whose root is a :class:`pathlib.Path` gives paths (the tests' and the bench's use); one whose root is a
 string gives strings (the rules'). Nothing here touches the disk.
@@ -32,7 +34,12 @@ RUN_FILES = {
     "correlated": "data/correlated.parquet",    # correlated-feature groups
     "split": "split/indices.parquet",           # set and fold of every row
     "rounds": "summary/rounds.parquet",         # one row per round
-    "selected": "summary/selected.parquet",     # the selected round's features
+    "selected": "summary/selected.parquet",     # the selected round's features (with repeats: the consensus set)
+    # With rfe.repeats > 1, across the repeats (each repeat is a run of its own under repeat_<i>/):
+    "curve": "summary/curve.parquet",           # the outer curve: validation loss per size over the repeats
+    "stability": "summary/stability.parquet",   # per feature: survival share at the chosen size, consensus
+    "survival": "summary/survival.parquet",     # per feature and size: survival share
+    "final_summary": "summary/final.parquet",   # the chosen size, the curve's estimate and the final test loss
     "workbook": "report.xlsx",
     "description": "report/description.rst",    # the HTML report's front page
 }
@@ -77,6 +84,24 @@ class Layout:
         """The layout of run ``run_name`` under ``results`` (a path relative to the working directory by default)."""
         root = results / run_name if isinstance(results, PurePath) else f"{results}/{run_name}"
         return cls(root)
+
+    # --- the branches of a repeated run (rfe.repeats > 1), each in the layout of a run
+    @staticmethod
+    def repeat_name(i) -> str:
+        return f"repeat_{_number(i, 3)}"
+
+    def repeat(self, i) -> Layout:
+        """Repeat ``i`` of the elimination: a run of its own."""
+        return self.branch(self.repeat_name(i))
+
+    def final(self) -> Layout:
+        """The final model of a repeated run (the consensus set searched and fitted on every non-test row): its
+        round 0 holds the search, the model, its predictions and metrics."""
+        return self.branch("final")
+
+    def branch(self, name: str) -> Layout:
+        """The folder ``name`` (a repeat's, ``final``, or a wildcard such as ``"{branch}"``) as a run of its own."""
+        return Layout(self.path(name))
 
     def path(self, rel: str):
         """``rel`` under the run's folder."""

@@ -82,6 +82,7 @@ class SplitSettings(Section):
     stratify_bins: int
     folds: int
     seed: int
+    test_seed: int | None  # None: split.seed
 
     @property
     def train_share(self) -> float:
@@ -115,7 +116,8 @@ class RFESettings(Section):
     min_features: int
     select: str
     importance: str
-    repeats: int
+    repeats: int      # the whole elimination R times (rfe_lib/repeats.py)
+    shuffles: int     # permutation importance's shuffles
     lofo_below: int
     stop: dict | None  # patience, tolerance (see rfe_lib/stopping.py); None: every round runs
 

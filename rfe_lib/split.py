@@ -40,8 +40,21 @@ def check_split_feasible(y, test_fraction: float, val_fraction: float, folds: in
         )
 
 
-def make_split(y, *, test_fraction: float, val_fraction: float, folds: int, n_bins: int, seed: int):
-    """Return a DataFrame ``row, set, fold, y``: ``fold`` is 0..folds-1 for train rows, -1 otherwise."""
+def split_rows(y, split: dict, *, final: bool = False):
+    """:func:`make_split` with the ``split`` section's keys (a dict, as jobs get it); with ``final``, the final
+    model's split of a repeated run (:func:`make_split`'s ``val_fraction=0``: every non-test row trains)."""
+    return make_split(y, test_fraction=split["test_fraction"], val_fraction=0.0 if final else split["val_fraction"],
+                      folds=split["folds"], n_bins=split["stratify_bins"], seed=split["seed"],
+                      test_seed=split["test_seed"])
+
+
+def make_split(y, *, test_fraction: float, val_fraction: float, folds: int, n_bins: int, seed: int,
+               test_seed: int | None = None):
+    """Return a DataFrame ``row, set, fold, y``: ``fold`` is 0..folds-1 for train rows, -1 otherwise.
+
+    The test rows are drawn with ``test_seed`` (``seed`` when None), the validation rows and the folds from the
+    other rows with ``seed``: runs that differ only in ``seed`` share their test rows (``rfe.repeats``). With
+    ``val_fraction=0`` every non-test row is a training row (the final model of a repeated run)."""
     import numpy as np
     import pandas as pd
     from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -50,9 +63,13 @@ def make_split(y, *, test_fraction: float, val_fraction: float, folds: int, n_bi
     check_split_feasible(y, test_fraction, val_fraction, folds, n_bins)
     rows = np.arange(len(y))
     bins = target_bins(y, n_bins)
-    rest, test = train_test_split(rows, test_size=test_fraction, stratify=bins, random_state=seed)
-    val_share = val_fraction / (1.0 - test_fraction)
-    train, val = train_test_split(rest, test_size=val_share, stratify=bins[rest], random_state=seed)
+    rest, test = train_test_split(rows, test_size=test_fraction, stratify=bins,
+                                  random_state=seed if test_seed is None else test_seed)
+    if val_fraction > 0:
+        val_share = val_fraction / (1.0 - test_fraction)
+        train, val = train_test_split(rest, test_size=val_share, stratify=bins[rest], random_state=seed)
+    else:
+        train, val = rest, rows[:0]
     train = np.sort(train)
     sets = np.empty(len(y), dtype=object)
     sets[train], sets[val], sets[test] = "train", "val", "test"

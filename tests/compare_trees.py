@@ -37,7 +37,8 @@ RENAMED = [
     (r"plots/(round_\d+)/lofo_importance\.png", r"plots/\1/importance.png"),
 ]
 RENAMED_SHEETS = {"LOFO": "Importance"}
-RENAMED_KEYS = [(r"lofo\.(.*)", r"importance.\1")]  # config keys (the workbook's Config sheet)
+RENAMED_KEYS = [(r"lofo\.(.*)", r"importance.\1"),  # config keys (the workbook's Config sheet)
+                (r"rfe\.repeats", "rfe.shuffles")]  # permutation's shuffles; rfe.repeats now repeats the elimination
 
 
 def prepare(case: str, workdir: Path, tree: Path) -> tuple[Path, str]:

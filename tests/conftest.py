@@ -50,7 +50,7 @@ BUDGETS = {
     "features": {"correlated": {"threshold": 0.9, "action": "group"}},
     "hpo": {"grid": {"learning_rate": [0.05, 0.1, 0.2, 0.3], "max_leaf_nodes": [7, 15, 31]}, "search": "halving",
             "carry": {"top": 3}, "shards": 2},
-    "rfe": {"step": 1, "min_features": 3, "importance": "auto", "lofo_below": 4, "repeats": 2,
+    "rfe": {"step": 1, "min_features": 3, "importance": "auto", "lofo_below": 4, "shuffles": 2,
             "stop": {"patience": 2, "tolerance": 1.0}},
     "importance": {"shards": 2},
     "plots": {"top_features": 0},

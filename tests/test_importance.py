@@ -102,7 +102,7 @@ def test_auto_uses_permutation_while_many_features_remain_then_lofo():
 
 @pytest.mark.slow
 def test_an_auto_run_uses_permutation_then_lofo_recomputed_independently(tmp_path):
-    make_workdir(tmp_path, {"rfe": {"importance": "auto", "lofo_below": 4, "repeats": 3, "min_features": 3},
+    make_workdir(tmp_path, {"rfe": {"importance": "auto", "lofo_below": 4, "shuffles": 3, "min_features": 3},
                             "hpo": {"grid": {"learning_rate": [0.1], "max_leaf_nodes": [15]}},
                             "plots": {"top_features": 1}}, n_rows=900)
     proc = snakemake(tmp_path, "-j", "2")

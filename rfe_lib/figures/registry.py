@@ -162,7 +162,29 @@ SUMMARY_FIGURES = (
            "elimination{% elif p.action == 'prune' %}: only each group's member most correlated with the target (in "
            "colour) entered round 0{% else %}: nothing changed, every feature was eliminated on its own{% endif %}."),
 )
-_BY_NAME = {f.name: f for f in ROUND_FIGURES + SUMMARY_FIGURES}
+# A repeated run's figures (rfe.repeats > 1), drawn once per run in place of the summary figures.
+REPEAT_FIGURES = (
+    Figure("outer_curve", "repeats", "outer curve", "Repeats", ("curve", "rounds", "final_summary"),
+           ("target", "unit", "angle", "metric"), "repeats:draw_outer_curve",
+           "The outer curve: the validation {{ p.metric | upper }} of each repeat's round against its number of "
+           "features (thin grey lines), their mean and ± one standard error across repeats (the band). Each repeat "
+           "drew its own training and validation rows and folds, and never used its validation rows to search or "
+           "eliminate, so the curve is not flattered by the folds that drove the elimination. The star is the size "
+           "``rfe.select`` chose on the curve, at the curve's estimate; the diamond is the final model's loss on the "
+           "test rows (the consensus set, searched and fitted on every non-test row)."),
+    Figure("stability_heatmap", "repeats", "stability heat map", "Repeats", ("survival", "stability", "final_summary"),
+           ("target", "unit", "angle"), "repeats:draw_stability",
+           "Stability of the selection: for every feature (rows, most stable first) and every number of features "
+           "(columns), the share of repeats whose round of that size still holds the feature. The chosen size is "
+           "outlined. A correlated group counts as its members."),
+    Figure("consensus_shares", "repeats", "consensus set", "Repeats", ("stability", "final_summary"),
+           ("target", "unit", "angle"), "repeats:draw_consensus",
+           "The consensus set (in colour): the features with the highest share of repeats in which they survive to "
+           "the chosen size (ties: the later mean survival round, then the name), and the next features for "
+           "comparison. With a median share under the dashed line the selection is not stable: read the list as one "
+           "of many near-equivalent lists."),
+)
+_BY_NAME = {f.name: f for f in ROUND_FIGURES + SUMMARY_FIGURES + REPEAT_FIGURES}
 
 
 def varying_params(grid) -> tuple[str, ...]:
@@ -228,7 +250,7 @@ def caption_template(name: str) -> str:
     """The caption of the PNG ``name`` as the Jinja template Snakemake renders for the report."""
     fig, args = figure(name)
     head = "{% set p = snakemake.params.options %}"
-    if fig.family != "summary":
+    if fig.family not in ("summary", "repeats"):
         head += "{% set r = snakemake.wildcards.r | int %}"
     head += "".join("{% set " + k + " = " + repr(v) + " %}" for k, v in args.items())
     return head + "\n" + fig.caption + "\n"

@@ -1,6 +1,6 @@
 """Permutation importance: per fold, one fit of the round's best configuration on the fold's fitting rows; then, for
 each feature, the held-out loss with the feature's columns shuffled (one row order for all of them, so a sin/cos pair
-or a correlated group moves together), averaged over ``rfe.repeats`` shuffles. The semantics of scikit-learn's
+or a correlated group moves together), averaged over ``rfe.shuffles`` shuffles. The semantics of scikit-learn's
 ``permutation_importance`` on each fold's held-out rows, as a loss: ``importance = shuffled loss - unshuffled loss``.
 
 The unshuffled held-out loss is that of the round's best configuration on the fold, which the search already
@@ -38,7 +38,7 @@ class Permutation(ImportanceMethod):
 
     @classmethod
     def from_settings(cls, settings, r: int = 0) -> "Permutation":
-        return cls(repeats=settings.rfe.repeats, seed=settings.split.seed, round=r)
+        return cls(repeats=settings.rfe.shuffles, seed=settings.split.seed, round=r)
 
     def fits(self, n_features: int, n_folds: int, n_shards: int) -> int:
         return n_folds * n_shards

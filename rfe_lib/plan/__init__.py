@@ -90,7 +90,7 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     from ..grid import grid_size
     from ..schedule import n_eliminated, round_schedule
     from ..search import search_strategy
-    from ..split import make_split
+    from ..split import split_rows
     from .estimate import calibrate, refuse_large_grid
 
     df, rows, kept = _check_data(settings, spec)
@@ -105,8 +105,7 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
             "handle them; set features.impute: median (fitted on training rows only) or drop those columns"
         )
     s, r = settings.split, settings.rfe
-    split = make_split(df[spec.target].to_numpy(dtype=float), test_fraction=s.test_fraction,
-                       val_fraction=s.val_fraction, folds=s.folds, n_bins=s.stratify_bins, seed=s.seed)
+    split = split_rows(df[spec.target].to_numpy(dtype=float), s.to_dict())
     folds = split.loc[split["set"] == "train", "fold"]
     fmap = _correlated(settings, df, fmap, split)
     features = list(dict.fromkeys(row["feature"] for row in fmap))

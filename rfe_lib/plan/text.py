@@ -77,3 +77,30 @@ def describe(plan, settings, hpo_shards: int, importance_shards: list[int], esti
     for w in plan.warnings:
         lines.append(f"  note: {w}")
     return "\n".join(lines)
+
+
+def describe_repeats(settings, branches, final_search) -> str:
+    """The plan's lines for a repeated run (``rfe.repeats`` > 1): ``branches`` holds each repeat's (plan, settings,
+    importance shards); ``final_search`` is the final model's search strategy (its round 0)."""
+    repeats = [totals(round_fits(plan, s, shards)) for plan, s, shards in branches]
+    plan = branches[0][0]
+    final = final_search.fits(0, plan.n_folds)
+    final_fits, final_equivalents = final["fits"] + 1, final["fit_equivalents"] + 1
+    fits = sum(t["fits"] for t in repeats) + final_fits
+    equivalents = sum(t["total"] for t in repeats) + final_equivalents
+    schedules = {tuple(p.schedule) for p, _, _ in branches}
+    lines = [
+        f"  repeats (rfe.repeats = {len(branches)}): the whole elimination {len(branches)} times, repeat i on its own "
+        f"training and validation rows and folds (split.seed + i), every repeat with the same test rows; then the "
+        f"consensus set searched and fitted on every non-test row and tested once: {_num(fits)} fits in all "
+        f"({' + '.join(_num(t['fits']) for t in repeats)} for the repeats, {_num(final_fits)} for the final model)",
+    ]
+    if len(schedules) > 1:
+        lines.append("  note: the repeats' feature counts differ (correlated groups are found on each repeat's "
+                     "training rows); the outer curve uses the sizes every repeat reaches")
+    if plan.seconds_per_fit is not None:
+        cores = os.cpu_count() or 1
+        cpu = plan.seconds_per_fit * equivalents
+        lines.append(f"  estimated CPU time of all repeats from a calibration fit ({plan.seconds_per_fit:.2g} s per fit): "
+                     f"{human(cpu)} (about {human(cpu / cores)} on {cores} cores; rough, before job start-up)")
+    return "\n".join(lines)

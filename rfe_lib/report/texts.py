@@ -22,7 +22,28 @@ def run_facts(settings, plan, search) -> dict:
             "folds": settings.split.folds, "select": settings.rfe.select,
             "tolerances": list(settings.evaluation.tolerances), "n_rows": plan.n_rows, "n_rounds": plan.n_rounds,
             "schedule": list(plan.schedule), "n_configs": plan.n_configs, "search": search.describe(),
-            "carry": search.carry_top, "full_rounds": full if len(full) < plan.n_rounds else None}
+            "carry": search.carry_top, "full_rounds": full if len(full) < plan.n_rounds else None,
+            "repeats": settings.rfe.repeats}
+
+
+def template_name(repeats: int) -> str:
+    """The description's template in ``workflow/report/``: a run's, or a repeated run's."""
+    return "workflow.rst" if repeats == 1 else "repeats.rst"
+
+
+def repeats_context(run_dir, facts: dict) -> dict:
+    """What a repeated run's description says: the run, and (once it has finished) its answer
+    (``summary/final.parquet``) and the consensus set."""
+    import pandas as pd
+
+    layout = Layout(Path(run_dir))
+    ctx = {**facts, "final": None}
+    if not (layout.file("final_summary").is_file() and layout.file("selected").is_file()):
+        return ctx
+    final = pd.read_parquet(layout.file("final_summary")).iloc[0].to_dict()
+    ctx["final"] = {k: (None if pd.isna(v) else v) for k, v in final.items()}
+    ctx["consensus"] = pd.read_parquet(layout.file("selected"))[["feature", "share"]].to_dict("records")
+    return ctx
 
 
 def description_context(run_dir, facts: dict) -> dict:
@@ -89,6 +110,7 @@ def write_texts(template_path, description_path, caption_paths: dict, run_dir, f
     """Write the description and every figure caption (``caption_paths``: PNG name -> caption file)."""
     from ..figures.registry import caption_template
 
-    write_text(render_description(template_path, description_context(run_dir, facts)), description_path)
+    context = (description_context if facts["repeats"] == 1 else repeats_context)(run_dir, facts)
+    write_text(render_description(template_path, context), description_path)
     for name, path in caption_paths.items():
         write_text(caption_template(name), path)

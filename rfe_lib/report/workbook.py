@@ -45,3 +45,32 @@ def _with_grid_edges(hpo: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
     hpo = hpo.copy()
     hpo["grid_edge"] = [edge.get(r, "") if best else "" for r, best in zip(hpo["round"], hpo["best"])]
     return hpo
+
+
+def repeats_sheets(inputs, *, config: dict, run_dir, workflow_dir) -> dict[str, pd.DataFrame]:
+    """Every sheet of a repeated run's ``report.xlsx`` (``rfe.repeats`` > 1), in order: the answer (``Final``: the
+    chosen size, the curve's estimate, the test loss, the honesty gap), the consensus set, the outer curve,
+    stability, every repeat's rounds, the final model's metrics and search, the configuration and provenance.
+    ``inputs``: ``final_summary``, ``selected``, ``curve``, ``stability``, ``rounds`` (one path per repeat),
+    ``metrics``, ``results``, ``best`` (the final model's), ``validation`` and ``data``."""
+    rounds = pd.concat([pd.read_parquet(p).assign(repeat=i) for i, p in enumerate(inputs["rounds"])],
+                       ignore_index=True)
+    rounds = rounds[["repeat", *[c for c in rounds.columns if c != "repeat"]]]
+    for c in rounds.columns:  # lists (the round's features) as text
+        if rounds[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any():
+            rounds[c] = rounds[c].map(lambda v: ", ".join(map(str, v)))
+    final = pd.read_parquet(inputs["final_summary"]).T.reset_index()
+    final.columns = ["item", "value"]
+    final["value"] = final["value"].astype(str)
+    return {
+        "Final": final,
+        "Consensus": pd.read_parquet(inputs["selected"]),
+        "Curve": pd.read_parquet(inputs["curve"]),
+        "Stability": pd.read_parquet(inputs["stability"]),
+        "Repeats": rounds,
+        "Final metrics": pd.read_parquet(inputs["metrics"]),
+        "Final HPO": hpo_table({0: pd.read_parquet(inputs["results"])}, {0: pd.read_parquet(inputs["best"])}, 10**6),
+        "Config": config_table(config),
+        "Provenance": provenance_table(run_dir=run_dir, data_path=inputs["data"], workflow_dir=workflow_dir),
+        "Validation": pd.read_parquet(inputs["validation"]),
+    }

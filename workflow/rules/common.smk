@@ -3,6 +3,7 @@
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -24,31 +25,67 @@ from rfe_lib.plan import make_plan  # noqa: E402
 from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
 from rfe_lib.plan.text import describe  # noqa: E402
 from rfe_lib.schedule import resolve_shards  # noqa: E402
-from rfe_lib.report.texts import run_facts  # noqa: E402
+from rfe_lib.report.texts import run_facts, template_name  # noqa: E402
 from rfe_lib.schema import SCHEMA_PATH, check_config  # noqa: E402
 from rfe_lib.search import search_strategy  # noqa: E402
 from rfe_lib.settings import Settings  # noqa: E402
+from rfe_lib.repeats import final_settings, repeat_settings  # noqa: E402
+from rfe_lib.plan.text import describe_repeats  # noqa: E402
 
 try:
     check_config(config)  # every problem in plain words first
     validate(config, str(SCHEMA_PATH))  # then Snakemake's validation, which fills in the defaults
     SETTINGS = Settings.from_config(config)
-    PLAN = make_plan(SETTINGS, cache_dir=".snakemake/rfe-plan")
+    REPEATS = SETTINGS.rfe.repeats
+    # Repeats (rfe.repeats > 1): each repeat is a run of its own (its split seed is split.seed + i) in
+    # results/<run>/repeat_<i>/, and a final search and fit on every non-test row in results/<run>/final/.
+    BRANCH_SETTINGS = [SETTINGS] if REPEATS == 1 else [repeat_settings(SETTINGS, i) for i in range(REPEATS)]
+    PLANS = [make_plan(s, cache_dir=".snakemake/rfe-plan") for s in BRANCH_SETTINGS]
 except RFEError as exc:
     raise WorkflowError(str(exc)) from None
 
-LAYOUT = Layout.of(SETTINGS.run_name)  # every artifact path (rfe_lib/layout.py)
-ROUNDS = list(range(PLAN.n_rounds))
+RUN_LAYOUT = Layout.of(SETTINGS.run_name)  # every artifact path (rfe_lib/layout.py)
 FOLDS = SETTINGS.split.folds
-MODEL = SETTINGS.model_spec().to_params()
-SEARCH = search_strategy(SETTINGS, PLAN)
-RUNGS = [SEARCH.rungs(r) for r in ROUNDS]  # the stages of each round's search
-METHODS = round_methods(SETTINGS, PLAN.schedule)  # the importance method of each round
 # `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
 # so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
 CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
-HPO_SHARDS = [[resolve_shards(SETTINGS.hpo.shards, g.n_candidates, CPUS, FOLDS) for g in rungs] for rungs in RUNGS]
-IMPORTANCE_SHARDS = [m.shards(SETTINGS.importance.shards, n, FOLDS, CPUS) for n, m in zip(PLAN.schedule, METHODS)]
+
+
+def make_branch(name, settings, plan, layout, final=False):
+    """One elimination (a run, or a repeat of one), or the final model of a repeated run: its settings, plan, search
+    strategy, the stages of each round's search, each round's importance method and shard counts."""
+    search = search_strategy(settings, plan)
+    rounds = [0] if final else list(range(plan.n_rounds))
+    rungs = [search.rungs(r) for r in rounds]
+    methods = round_methods(settings, plan.schedule)
+    return SimpleNamespace(
+        name=name, settings=settings, plan=plan, layout=layout, final=final, rounds=rounds, search=search,
+        rungs=rungs, methods=methods, model=settings.model_spec().to_params(),
+        hpo_shards=[[resolve_shards(settings.hpo.shards, g.n_candidates, CPUS, FOLDS) for g in rs] for rs in rungs],
+        importance_shards=[m.shards(settings.importance.shards, n, FOLDS, CPUS) for n, m in zip(plan.schedule, methods)],
+    )
+
+
+if REPEATS == 1:
+    BRANCHES = {"": make_branch("", SETTINGS, PLANS[0], RUN_LAYOUT)}
+    LAYOUT = RUN_LAYOUT  # the layout of the rules' paths
+else:
+    BRANCHES = {RUN_LAYOUT.repeat_name(i): make_branch(RUN_LAYOUT.repeat_name(i), s, p, RUN_LAYOUT.repeat(i))
+                for i, (s, p) in enumerate(zip(BRANCH_SETTINGS, PLANS))}
+    BRANCHES["final"] = make_branch("final", final_settings(SETTINGS), PLANS[0], RUN_LAYOUT.final(), final=True)
+    LAYOUT = RUN_LAYOUT.branch("{branch}")  # results/<run>/{branch}: a repeat, or the final model
+ELIMINATIONS = [b for b in BRANCHES.values() if not b.final]  # the runs of the elimination (one, or the repeats)
+FIRST = ELIMINATIONS[0]
+# The run's, or the first repeat's (what the plan prints, figures and resources go by).
+PLAN, SEARCH, METHODS = FIRST.plan, FIRST.search, FIRST.methods
+ROUNDS, RUNGS = FIRST.rounds, FIRST.rungs
+
+
+def B(wildcards):
+    """The branch of a job (by its ``branch`` wildcard; the only one in a run without repeats)."""
+    return BRANCHES[wildcards.get("branch", "")]
+
+
 # Scheduling: rounds run one after another, so the jobs that lead to the next round's features come
 # first whenever several are ready; the round's final model and metrics next; figures, the summary and
 # the workbook last. Figures then fill the cores the chain leaves idle (a merge, a lone shard) instead
@@ -59,21 +96,30 @@ ENV_MODEL = "../../envs/model.yaml"
 ENV_PLOT = "../../envs/plot.yaml"
 ENV_REPORT = "../../envs/report.yaml"
 
-def hpo_benchmarks():
+
+def hpo_benchmarks(b):
     """(benchmark file, shard) of every shard of every round's first rung: what the plan's estimate learns from."""
-    return [(LAYOUT.benchmark(LAYOUT.hpo_job(0, s), r), LAYOUT.hpo_shard(r, 0, s))
-            for r in ROUNDS for s in range(HPO_SHARDS[r][0])]
+    return [(b.layout.benchmark(b.layout.hpo_job(0, s), r), b.layout.hpo_shard(r, 0, s))
+            for r in b.rounds for s in range(b.hpo_shards[r][0])]
 
 
 if workflow.is_main_process:  # once per run: not again in jobs that re-parse the workflow (cluster jobs)
     print(
-        describe(PLAN, SETTINGS, HPO_SHARDS[0][0], IMPORTANCE_SHARDS,
-                 estimate_from_benchmarks(PLAN, SETTINGS, hpo_benchmarks(), IMPORTANCE_SHARDS)),
+        describe(PLAN, FIRST.settings, FIRST.hpo_shards[0][0], FIRST.importance_shards,
+                 estimate_from_benchmarks(PLAN, FIRST.settings, hpo_benchmarks(FIRST), FIRST.importance_shards)),
         file=sys.stderr,
     )
+    if REPEATS > 1:
+        print(describe_repeats(SETTINGS, [(b.plan, b.settings, b.importance_shards) for b in ELIMINATIONS],
+                               BRANCHES["final"].search), file=sys.stderr)
+
+
+# With repeats, a job's branch: a repeat (repeat_000, ...) or the final model; REPEAT_BRANCH: rules of repeats only.
+REPEAT_BRANCH = {} if REPEATS == 1 else {"branch": r"repeat_\d{3}"}
 
 
 wildcard_constraints:
+    branch=r"repeat_\d{3}|final",
     r=r"\d\d\d",
     s=r"\d\d+",
     g=r"[1-9]\d*",
@@ -84,7 +130,7 @@ onstart:
     # them all before any job starts: this run holds Snakemake's lock, so no job of ours is writing.
     from rfe_lib.io import remove_stale_under
 
-    for stale in remove_stale_under(LAYOUT.root):
+    for stale in remove_stale_under(RUN_LAYOUT.root):
         print(f"removed a temporary left by an interrupted job: {stale}", file=sys.stderr)
 
 
@@ -104,96 +150,114 @@ def file_hash(path):
 STOP = SETTINGS.rfe.stop is not None  # early stopping: the rounds that run are known as they finish
 
 
-def ran_rounds():
-    """The rounds that run: every round, or with early stopping those up to the first whose elimination decided
-    to stop (each elimination is then a checkpoint: asking for its decision adds the next round's jobs)."""
-    if not STOP:
-        return ROUNDS
+def eliminate_rule(b, r):
+    """The name of the rule (a checkpoint with early stopping) that eliminates after round r of branch b."""
+    return f"eliminate_{r:03d}" if b.name == "" else f"eliminate_{b.name}_{r:03d}"
+
+
+def ran_rounds(b=FIRST):
+    """The rounds of branch b that run: every round, or with early stopping those up to the first whose elimination
+    decided to stop (each elimination is then a checkpoint: asking for its decision adds the next round's jobs)."""
+    if not STOP or b.final:
+        return b.rounds
     from rfe_lib.stopping import stopped
 
     ran = []
-    for r in ROUNDS:
+    for r in b.rounds:
         ran.append(r)
-        if r == ROUNDS[-1] or stopped(getattr(checkpoints, f"eliminate_{r:03d}").get().output.decision):
+        if r == b.rounds[-1] or stopped(getattr(checkpoints, eliminate_rule(b, r)).get().output.decision):
             return ran
     return ran
 
 
-def round_paths(key):
-    """The round artifact ``key`` (rfe_lib.layout.ROUND_FILES) of every round that runs."""
-    return [LAYOUT.round_file(r, key) for r in ran_rounds()]
+def round_paths(key, b=FIRST):
+    """The round artifact ``key`` (rfe_lib.layout.ROUND_FILES) of every round of branch b that runs."""
+    return [b.layout.round_file(r, key) for r in ran_rounds(b)]
 
 
 def per_round(key):
-    """An input function: the round artifact ``key`` of every round that runs."""
-    return lambda wildcards: round_paths(key)
+    """An input function: the round artifact ``key`` of every round of the job's branch that runs."""
+    return lambda wildcards: round_paths(key, B(wildcards))
 
 
-def eliminate_inputs(r):
+def eliminate_inputs(b, r):
     """The elimination of round r reads the round's importance and search shards and, with early stopping, every
     earlier round's search (the CV losses so far)."""
-    inputs = {"importance": [LAYOUT.importance_shard(r, s) for s in range(IMPORTANCE_SHARDS[r])],
-              "hpo": hpo_paths(r), "features": LAYOUT.round_file(r, "features")}
+    inputs = {"importance": [b.layout.importance_shard(r, s) for s in range(b.importance_shards[r])],
+              "hpo": hpo_paths(b, r), "features": b.layout.round_file(r, "features")}
     if STOP:
-        inputs["history"] = [path for i in range(r) for path in hpo_paths(i)]
+        inputs["history"] = [path for i in range(r) for path in hpo_paths(b, i)]
     return inputs
 
 
-def eliminate_outputs(r):
+def eliminate_outputs(b, r):
     """With early stopping the decision comes first: Snakemake judges whether a checkpoint has run by its first
     output alone, and the job writes the decision last, so a job killed after writing its other outputs still counts
     as not run and reruns on resume (tests/test_resume.py)."""
-    outputs = {"decision": LAYOUT.round_file(r, "decision")} if STOP else {}
-    outputs |= {key: LAYOUT.round_file(r, key) for key in ("importance", "eliminated")}
-    if r + 1 < len(ROUNDS):
-        outputs["next_features"] = LAYOUT.round_file(r + 1, "features")
+    outputs = {"decision": b.layout.round_file(r, "decision")} if STOP else {}
+    outputs |= {key: b.layout.round_file(r, key) for key in ("importance", "eliminated")}
+    if r + 1 < len(b.rounds):
+        outputs["next_features"] = b.layout.round_file(r + 1, "features")
     return outputs
 
 
-def eliminate_params(r):
-    return {"k": PLAN.eliminate[r], "round": r, "search": SEARCH.to_params(), "stop": SETTINGS.rfe.stop,
+def eliminate_params(b, r):
+    return {"k": b.plan.eliminate[r], "round": r, "search": b.search.to_params(), "stop": SETTINGS.rfe.stop,
             "code": script_code("eliminate")}
 
 
-def hpo_rung_paths(r, g):
+def hpo_rung_paths(b, r, g):
     """The shards of rung g of round r's search (rung 0's directly under hpo/)."""
-    return [LAYOUT.hpo_shard(r, g, s) for s in range(HPO_SHARDS[int(r)][g])]
+    return [b.layout.hpo_shard(r, g, s) for s in range(b.hpo_shards[int(r)][g])]
 
 
-def hpo_paths(r):
+def hpo_paths(b, r):
     """Every shard of every rung of round r's search: what the jobs that read the search merge."""
-    return [path for g in range(len(RUNGS[int(r)])) for path in hpo_rung_paths(r, g)]
+    return [path for g in range(len(b.rungs[int(r)])) for path in hpo_rung_paths(b, r, g)]
 
 
 def hpo_shard_fits(wildcards):
     """The fits of one shard of a rung (for its runtime)."""
-    r, g = int(wildcards.r), int(wildcards.get("g", 0))
-    return -(-RUNGS[r][g].n_candidates // HPO_SHARDS[r][g]) * FOLDS
+    b, r, g = B(wildcards), int(wildcards.r), int(wildcards.get("g", 0))
+    return -(-b.rungs[r][g].n_candidates // b.hpo_shards[r][g]) * FOLDS
 
 
-def hpo_shard_paths(wildcards):
-    return hpo_paths(wildcards.r)
+def importance_shard_fits(wildcards):
+    """The fits of one importance shard (for its runtime)."""
+    b, r = B(wildcards), int(wildcards.r)
+    return b.methods[r].fits(-(-b.plan.schedule[r] // b.importance_shards[r]), FOLDS, 1)
 
 
-def hpo_rung_inputs(wildcards):
-    """What a rung's shard reads besides the round's data: the rung before (the candidates are its best) and, in a
-    round that carries the previous round's ranking, that round's search."""
-    r, g = int(wildcards.r), int(wildcards.get("g", 0))
-    paths = {}
+def round_data(wildcards):
+    """What every fitting job of a round reads: the engineered table, the feature map, the split and the round's
+    features. The final model of a repeated run reads the first repeat's table (its rows are engineered one by one,
+    so every repeat's is the same) and the feature map of the consensus set."""
+    b = B(wildcards)
+    return {"table": (FIRST if b.final else b).layout.file("table"), "feature_map": b.layout.file("feature_map"),
+            "split": b.layout.file("split"), "features": b.layout.round_file(wildcards.r, "features")}
+
+
+def hpo_inputs(wildcards):
+    """A rung's shard reads the round's data, the rung before (the candidates are its best) and, in a round that
+    carries the previous round's ranking, that round's search."""
+    b, r, g = B(wildcards), int(wildcards.r), int(wildcards.get("g", 0))
+    paths = round_data(wildcards)
     if g > 0:
-        paths["rung_before"] = hpo_rung_paths(r, g - 1)
-    if g == 0 and not SEARCH.searches_fully(r):
-        paths["previous_round"] = hpo_paths(r - 1)
+        paths["rung_before"] = hpo_rung_paths(b, r, g - 1)
+    if g == 0 and not b.search.searches_fully(r):
+        paths["previous_round"] = hpo_paths(b, r - 1)
     return paths
 
 
-# What every fitting job of a round reads: the engineered table, the feature map, the split and the round's features.
-ROUND_DATA = {
-    "table": LAYOUT.file("table"),
-    "feature_map": LAYOUT.file("feature_map"),
-    "split": LAYOUT.file("split"),
-    "features": LAYOUT.round_file("{r}", "features"),
-}
+def train_inputs(wildcards):
+    return {**round_data(wildcards), "hpo": hpo_paths(B(wildcards), wildcards.r)}
+
+
+def importance_inputs(wildcards):
+    """The importance shards read the round's data and its search (but not with a grid of one configuration: they
+    know the best parameters from the start)."""
+    b = B(wildcards)
+    return {**round_data(wildcards), "hpo": hpo_paths(b, wildcards.r) if b.search.known_best() is None else []}
 
 
 # Resources scale with the input: memory with the engineered table's size, runtime with the fits.
@@ -227,27 +291,29 @@ FIGURE_GROUPS = FIGURES.figure_groups(PLAN.schedule, SETTINGS, per=FIGURE_JOBS, 
 FIGURE_JOB_GROUP = None if STOP else "figures"
 PLOT_MEM_MB = int(400 + 3 * PLAN.n_rows * 6 * 8 / 2**20)  # a few copies of the predictions table, and matplotlib
 # Captions are written by the report_texts job; Snakemake reads them when it builds the report.
-CAPTIONS = Path(LAYOUT.captions_dir).resolve()
+CAPTIONS = Path(RUN_LAYOUT.captions_dir).resolve()
 
 
 def round_figure_paths(r):
     figures = FIGURES.round_figures(PLAN.schedule[r], SETTINGS, len(RUNGS[r]))
-    return [LAYOUT.plot(name, r) for name, _, _ in figures]
+    return [RUN_LAYOUT.plot(name, r) for name, _, _ in figures]
 
 
 def summary_figure_paths():
-    return [LAYOUT.plot(f.name) for f in FIGURES.SUMMARY_FIGURES]
+    return [RUN_LAYOUT.plot(f.name) for f in FIGURES.SUMMARY_FIGURES]
 
 
 def figure_names():
     """Every figure name of the run (one caption each)."""
+    if REPEATS > 1:
+        return [f.name for f in FIGURES.REPEAT_FIGURES]
     names = [name for group in FIGURE_GROUPS for name in group.names]
     return list(dict.fromkeys(names + [f.name for f in FIGURES.SUMMARY_FIGURES]))
 
 
 def caption_file(name):
     """The caption of the figure ``name``, as the report_texts job writes it."""
-    return LAYOUT.caption(name)
+    return RUN_LAYOUT.caption(name)
 
 
 def caption(name):
@@ -259,7 +325,7 @@ def figure_inputs(group):
     """Only what the group's figures read, so its job reruns only when their data change."""
 
     def _inputs(wildcards):
-        return {key: FIGURES.input_path(LAYOUT, key, wildcards.r) for key in group.needs()}
+        return {key: FIGURES.input_path(RUN_LAYOUT, key, wildcards.r) for key in group.needs()}
 
     return _inputs
 
@@ -279,9 +345,9 @@ SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_
 
 
 def summary_figure_inputs(wildcards):
-    return {"rounds": LAYOUT.file("rounds"), "selected": LAYOUT.file("selected"),
-            "eliminated": round_paths("eliminated"), "correlated": LAYOUT.file("correlated"),
-            "last_importance": LAYOUT.round_file(ran_rounds()[-1], "importance")}
+    return {"rounds": RUN_LAYOUT.file("rounds"), "selected": RUN_LAYOUT.file("selected"),
+            "eliminated": round_paths("eliminated"), "correlated": RUN_LAYOUT.file("correlated"),
+            "last_importance": RUN_LAYOUT.round_file(ran_rounds()[-1], "importance")}
 
 
 # --- Tables, the workbook and the report's texts (report.smk) ---
@@ -293,8 +359,8 @@ TABLES = {  # report CSV -> its label in the report
     "metrics": "metrics per round and set",
 }
 RUN_TABLE_INPUTS = {
-    "rounds": LAYOUT.file("rounds"),
-    "selected": LAYOUT.file("selected"),
+    "rounds": RUN_LAYOUT.file("rounds"),
+    "selected": RUN_LAYOUT.file("selected"),
     "importance": per_round("importance"),
     "eliminated": per_round("eliminated"),
     "metrics": per_round("metrics"),
@@ -302,7 +368,7 @@ RUN_TABLE_INPUTS = {
 
 
 def report_table_paths():
-    return [LAYOUT.table(name) for name in TABLES]
+    return [RUN_LAYOUT.table(name) for name in TABLES]
 
 
 def workbook_inputs(wildcards):
@@ -310,7 +376,7 @@ def workbook_inputs(wildcards):
         **{key: value(wildcards) if callable(value) else value for key, value in RUN_TABLE_INPUTS.items()},
         "best": round_paths("best"),
         "results": round_paths("results"),
-        "validation": LAYOUT.file("validation"),
+        "validation": RUN_LAYOUT.file("validation"),
         "data": SETTINGS.data.path,
     }
     if SETTINGS.excel.predictions:
@@ -318,7 +384,10 @@ def workbook_inputs(wildcards):
     return paths
 
 
-DESCRIPTION = LAYOUT.file("description")
+DESCRIPTION = RUN_LAYOUT.file("description")
+REPORT_TEMPLATE = Path(workflow.basedir) / "workflow" / "report" / template_name(SETTINGS.rfe.repeats)
+REPORT_TEXT_INPUTS = ({"rounds": RUN_LAYOUT.file("rounds"), "selected": RUN_LAYOUT.file("selected")} if REPEATS == 1
+                      else {"final_summary": RUN_LAYOUT.file("final_summary"), "selected": RUN_LAYOUT.file("selected")})
 
 
 def report_description():
@@ -336,7 +405,7 @@ def selected_round():
     """The selected round of a finished run (``summary/selected.parquet``), or None; read once, when
     ``--report`` asks for the first figure's category."""
     if not _SELECTED_ROUND:
-        path = Path(LAYOUT.file("selected"))
+        path = Path(RUN_LAYOUT.file("selected"))
         value = None
         if path.is_file():
             import pyarrow.parquet as pq
@@ -352,12 +421,29 @@ def round_category(wildcards):
     return f"Round {r:03d}" + (" (selected)" if r == selected_round() else "")
 
 
+def repeats_summary_inputs(wildcards):
+    """Every repeat's rounds table, correlated groups and feature map, and the features of each of its rounds that
+    ran (``features_<i>``, in round order)."""
+    inputs = {"rounds": [b.layout.file("rounds") for b in ELIMINATIONS],
+              "correlated": [b.layout.file("correlated") for b in ELIMINATIONS],
+              "feature_map": [b.layout.file("feature_map") for b in ELIMINATIONS]}
+    inputs |= {f"features_{i}": round_paths("features", b) for i, b in enumerate(ELIMINATIONS)}
+    return inputs
+
+
 def final_outputs(wildcards=None):
     """The default target: the summary, every figure, the report tables and texts, and the workbook."""
-    outputs = [LAYOUT.file("rounds"), LAYOUT.file("selected")]
+    if REPEATS > 1:
+        final = BRANCHES["final"].layout
+        outputs = [RUN_LAYOUT.file(k) for k in ("curve", "survival", "stability", "selected", "final_summary")]
+        outputs += [final.round_file(0, k) for k in ("results", "best", "model", "predictions", "metrics")]
+        outputs += [RUN_LAYOUT.plot(f.name) for f in FIGURES.REPEAT_FIGURES]
+        outputs += [DESCRIPTION, *(caption_file(name) for name in figure_names())]
+        return outputs + [RUN_LAYOUT.file("workbook")]
+    outputs = [RUN_LAYOUT.file("rounds"), RUN_LAYOUT.file("selected")]
     outputs += [path for r in ran_rounds() for path in round_figure_paths(r)]
     outputs += summary_figure_paths()
     outputs += report_table_paths()
     outputs += [DESCRIPTION, *(caption_file(name) for name in figure_names())]
-    outputs.append(LAYOUT.file("workbook"))
+    outputs.append(RUN_LAYOUT.file("workbook"))
     return outputs

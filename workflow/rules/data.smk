@@ -5,9 +5,9 @@ rule validate_data:
     input:
         data=SETTINGS.data.path,
     output:
-        LAYOUT.file("validation"),
+        RUN_LAYOUT.file("validation"),
     log:
-        LAYOUT.log("validate_data"),
+        RUN_LAYOUT.log("validate_data"),
     params:
         spec=SETTINGS.data_spec().to_dict(),
         code=script_code("validate_data"),
@@ -24,14 +24,15 @@ rule validate_data:
 rule split_data:
     input:
         data=SETTINGS.data.path,
-        validation=LAYOUT.file("validation"),
+        validation=RUN_LAYOUT.file("validation"),
     output:
         LAYOUT.file("split"),
     log:
         LAYOUT.log("split_data"),
     params:
         target=SETTINGS.data.target,
-        split=SETTINGS.split.to_dict(),
+        split=lambda wc: B(wc).settings.split.to_dict(),
+        final=lambda wc: B(wc).final,  # the final model of a repeated run: every non-test row trains
         code=script_code("split_data"),
     threads: 1
     resources:
@@ -46,7 +47,7 @@ rule split_data:
 rule engineer_features:
     input:
         data=SETTINGS.data.path,
-        validation=LAYOUT.file("validation"),
+        validation=RUN_LAYOUT.file("validation"),
         split=LAYOUT.file("split"),
     output:
         table=LAYOUT.file("table"),
@@ -55,6 +56,8 @@ rule engineer_features:
         features=LAYOUT.round_file(0, "features"),
     log:
         LAYOUT.log("engineer_features"),
+    wildcard_constraints:
+        **REPEAT_BRANCH,
     params:
         spec=SETTINGS.data_spec().to_dict(),
         correlated=SETTINGS.features.correlated,

@@ -57,28 +57,3 @@ rule workbook:
         ENV_REPORT
     script:
         "../scripts/workbook.py"
-
-
-rule report_texts:
-    input:
-        rounds=LAYOUT.file("rounds"),
-        selected=LAYOUT.file("selected"),
-    output:
-        description=DESCRIPTION,
-        captions=[caption_file(name) for name in figure_names()],
-    log:
-        LAYOUT.log("report_texts"),
-    params:
-        template=file_hash(Path(workflow.basedir) / "workflow" / "report" / "workflow.rst"),  # rerun when it changes
-        names=figure_names(),
-        facts=run_facts(SETTINGS, PLAN, SEARCH),
-        run_dir=lambda wc: LAYOUT.root,
-        code=script_code("report_texts"),
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    conda:
-        ENV_REPORT
-    script:
-        "../scripts/report_texts.py"

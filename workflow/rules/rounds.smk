@@ -16,8 +16,7 @@ for rung_rule, rung in (("hpo_shard", 0), ("hpo_rung", "{g}")):
         name:
             rung_rule
         input:
-            unpack(hpo_rung_inputs),
-            **ROUND_DATA,
+            unpack(hpo_inputs),
         output:
             LAYOUT.hpo_shard("{r}", rung, "{s}"),
         log:
@@ -25,11 +24,11 @@ for rung_rule, rung in (("hpo_shard", 0), ("hpo_rung", "{g}")):
         benchmark:
             LAYOUT.benchmark(LAYOUT.hpo_job(rung, "{s}"), "{r}")
         params:
-            model=MODEL,
-            search=SEARCH.to_params(),
+            model=lambda wc: B(wc).model,
+            search=lambda wc: B(wc).search.to_params(),
             rung=lambda wc: int(wc.get("g", 0)),
             folds=FOLDS,
-            n_shards=lambda wc: HPO_SHARDS[int(wc.r)][int(wc.get("g", 0))],
+            n_shards=lambda wc: B(wc).hpo_shards[int(wc.r)][int(wc.get("g", 0))],
             code=script_code("hpo_shard"),
         priority: CHAIN_PRIORITY
         threads: SETTINGS.hpo.threads
@@ -44,15 +43,14 @@ for rung_rule, rung in (("hpo_shard", 0), ("hpo_rung", "{g}")):
 
 rule train_model:
     input:
-        **ROUND_DATA,
-        hpo=hpo_shard_paths,
+        unpack(train_inputs),
     output:
         **{key: LAYOUT.round_file("{r}", key) for key in ("results", "best", "model", "predictions", "metrics")},
     log:
         LAYOUT.log("train_model", "{r}"),
     params:
-        model=MODEL,
-        search=SEARCH.to_params(),
+        model=lambda wc: B(wc).model,
+        search=lambda wc: B(wc).search.to_params(),
         tolerances=SETTINGS.evaluation.tolerances,
         code=script_code("train_model"),
     priority: RESULT_PRIORITY
@@ -68,8 +66,7 @@ rule train_model:
 
 rule importance_shard:
     input:
-        **ROUND_DATA,
-        hpo=hpo_shard_paths if SEARCH.known_best() is None else [],  # one configuration: no need to wait
+        unpack(importance_inputs),
     output:
         LAYOUT.importance_shard("{r}", "{s}"),
     log:
@@ -77,73 +74,74 @@ rule importance_shard:
     benchmark:
         LAYOUT.benchmark("importance_shard_{s}", "{r}")
     params:
-        model=MODEL,
-        search=SEARCH.to_params(),
-        method=lambda wc: METHODS[int(wc.r)].to_params(),
+        model=lambda wc: B(wc).model,
+        search=lambda wc: B(wc).search.to_params(),
+        method=lambda wc: B(wc).methods[int(wc.r)].to_params(),
         folds=FOLDS,
-        n_shards=lambda wc: IMPORTANCE_SHARDS[int(wc.r)],
+        n_shards=lambda wc: B(wc).importance_shards[int(wc.r)],
         code=script_code("importance_shard"),
     priority: CHAIN_PRIORITY
     threads: SETTINGS.importance.threads
     resources:
         mem_mb=mem_mb(3),
-        runtime=runtime_min(lambda wc: METHODS[int(wc.r)].fits(
-            -(-PLAN.schedule[int(wc.r)] // IMPORTANCE_SHARDS[int(wc.r)]), FOLDS, 1)),
+        runtime=runtime_min(importance_shard_fits),
     conda:
         ENV_MODEL
     script:
         "../scripts/importance_shard.py"
 
 
-# Elimination writes the next round's features.parquet, so each round has a rule of its own (a rule's outputs
-# share its wildcards, and round r + 1 cannot be written as a wildcard of round r). With early stopping (rfe.stop)
-# each is a checkpoint whose decision (round_<r>/stop.parquet) adds the next round's jobs, or not (ran_rounds in
-# common.smk): no fit after a stop. A rule and a checkpoint are declared by different keywords, hence two blocks.
-for r in ROUNDS:
-    if not STOP:
+# Elimination writes the next round's features.parquet, so each round (of each repeat) has a rule of its own (a
+# rule's outputs share its wildcards, and round r + 1 cannot be written as a wildcard of round r). With early stopping
+# (rfe.stop) each is a checkpoint whose decision (round_<r>/stop.parquet) adds the next round's jobs, or not
+# (ran_rounds in common.smk): no fit after a stop. A rule and a checkpoint are declared by different keywords, hence
+# two blocks.
+for b in ELIMINATIONS:
+    for r in b.rounds:
+        if not STOP:
 
-        rule:
-            name:
-                f"eliminate_{r:03d}"
-            input:
-                **eliminate_inputs(r),
-            output:
-                **eliminate_outputs(r),
-            log:
-                LAYOUT.log("eliminate", r),
-            params:
-                **eliminate_params(r),
-            localrule: True  # bookkeeping of a second: on a cluster, the head node runs it
-            priority: CHAIN_PRIORITY
-            threads: 1
-            resources:
-                mem_mb=1000,
-                runtime=5,
-            conda:
-                ENV_MODEL
-            script:
-                "../scripts/eliminate.py"
+            rule:
+                name:
+                    eliminate_rule(b, r)
+                input:
+                    **eliminate_inputs(b, r),
+                output:
+                    **eliminate_outputs(b, r),
+                log:
+                    b.layout.log("eliminate", r),
+                params:
+                    **eliminate_params(b, r),
+                localrule: True  # bookkeeping of a second: on a cluster, the head node runs it
+                priority: CHAIN_PRIORITY
+                threads: 1
+                resources:
+                    mem_mb=1000,
+                    runtime=5,
+                conda:
+                    ENV_MODEL
+                script:
+                    "../scripts/eliminate.py"
 
-    else:
+        else:
 
-        checkpoint:
-            name:
-                f"eliminate_{r:03d}"
-            input:
-                **eliminate_inputs(r),
-            output:
-                **eliminate_outputs(r),
-            log:
-                LAYOUT.log("eliminate", r),
-            params:
-                **eliminate_params(r),
-            localrule: True
-            priority: CHAIN_PRIORITY
-            threads: 1
-            resources:
-                mem_mb=1000,
-                runtime=5,
-            conda:
-                ENV_MODEL
-            script:
-                "../scripts/eliminate.py"
+            checkpoint:
+                name:
+                    eliminate_rule(b, r)
+                input:
+                    **eliminate_inputs(b, r),
+                output:
+                    **eliminate_outputs(b, r),
+                log:
+                    b.layout.log("eliminate", r),
+                params:
+                    **eliminate_params(b, r),
+                localrule: True
+                priority: CHAIN_PRIORITY
+                threads: 1
+                resources:
+                    mem_mb=1000,
+                    runtime=5,
+                conda:
+                    ENV_MODEL
+                script:
+                    "../scripts/eliminate.py"

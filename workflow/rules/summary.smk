@@ -10,10 +10,12 @@ rule summarize:
         selected=LAYOUT.file("selected"),
     log:
         LAYOUT.log("summarize"),
+    wildcard_constraints:
+        **REPEAT_BRANCH,
     params:
         select=SETTINGS.rfe.select,
-        search=SEARCH.to_params(),
-        planned_rounds=len(ROUNDS),
+        search=lambda wc: B(wc).search.to_params(),
+        planned_rounds=lambda wc: len(B(wc).rounds),
         metric=SETTINGS.hpo.metric,
         code=script_code("summarize"),
     threads: 1

@@ -6,9 +6,9 @@ from rfe_lib.job import run
 def main(smk, log):
     from pathlib import Path
 
-    from rfe_lib.report.texts import write_texts
+    from rfe_lib.report.texts import template_name, write_texts
 
-    template = Path(smk.scriptdir).parent / "report" / "workflow.rst"
+    template = Path(smk.scriptdir).parent / "report" / template_name(smk.params.facts["repeats"])
     captions = dict(zip(smk.params.names, smk.output.captions))
     write_texts(template, smk.output.description, captions, smk.params.run_dir, smk.params.facts)
     log.info("wrote %s and %d captions", smk.output.description, len(captions))
