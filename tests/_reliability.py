@@ -318,7 +318,7 @@ def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
     run_dir = Path(run_dir)
     out, shards = {}, {}
     for rel in sorted(files_under(run_dir)):
-        if rel.split("/")[0] in NOT_COMPARED:
+        if set(rel.split("/")[:2]) & set(NOT_COMPARED):  # the run's, or a repeat's (repeat_<i>/logs/...)
             continue
         m = re.fullmatch(r"(round_\d+/(?:hpo|importance|lofo))/shard_\d+\.parquet", rel)  # lofo: the old name
         if shard_union and m:
@@ -336,8 +336,13 @@ def _model_predictions(model_file: Path, run_dir: Path):
     """Predictions of a saved model on its run's own table (models are compared by what they predict)."""
     from rfe_lib.training import load_columns, load_model
 
+    from rfe_lib.layout import Layout
+
     saved = load_model(model_file, run_dir)
-    X = load_columns(run_dir / "data" / "features.parquet", saved["columns"])
+    table = Layout(Path(model_file).parents[2]).file("table")  # the run's, or a repeat's
+    if not table.is_file():  # the final model of a repeated run: the first repeat's table
+        table = Layout(Path(run_dir)).repeat(0).file("table")
+    X = load_columns(table, saved["columns"])
     return saved["model"].predict(X)
 
 

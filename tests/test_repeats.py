@@ -1,0 +1,262 @@
+"""Repeats of the whole elimination (rfe.repeats): the outer curve, the chosen size, stability, the consensus set and
+the final model, each recomputed here with plain numpy, pandas and scikit-learn from the repeats' own files.
+
+One repeated run of the small configuration (2 repeats, 3 rounds each) is shared by the module; a standalone run
+with repeat 1's seeds checks that a repeat is that run, and a run killed in the middle of repeat 1 and resumed checks
+crash safety."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from _reliability import (assert_same_artifacts, artifacts, files_under, hook_env, kill_mid_write, planned_jobs,
+                          run, stale_temporaries, start)
+from conftest import SMALL_CONFIG, deep_update, make_workdir, read_run, settings_of, snakemake
+from rfe_lib.layout import Layout
+from rfe_lib.repeats import (choose_size, consensus_size, outer_curve, stability_table, stability_warning, survival)
+
+R = 2
+REPEATED = {"rfe": {"repeats": R}}
+
+
+# ------------------------------------------------------------------ the pure functions, on hand-made tables
+
+def _rounds(*losses_by_size):
+    return pd.DataFrame({"n_features": [n for n, _ in losses_by_size], "val_loss": [v for _, v in losses_by_size]})
+
+
+def test_outer_curve_is_mean_and_standard_error_over_repeats_of_the_sizes_all_reached():
+    rounds = {0: _rounds((6, 10.0), (5, 9.0), (4, 9.5), (3, 12.0)),
+              1: _rounds((6, 11.0), (5, 8.0), (4, 10.5)),  # stopped early: never reached 3 features
+              2: _rounds((6, 12.0), (5, 8.5), (4, 9.0), (3, 13.0))}
+    curve, note = outer_curve(rounds)
+    assert curve["n_features"].tolist() == [6, 5, 4] and "3 features" in note
+    for n, v in [(6, [10.0, 11.0, 12.0]), (5, [9.0, 8.0, 8.5]), (4, [9.5, 10.5, 9.0])]:
+        row = curve.set_index("n_features").loc[n]
+        assert row["loss_mean"] == pytest.approx(np.mean(v))
+        assert row["loss_se"] == pytest.approx(np.std(v, ddof=1) / math.sqrt(3))  # not the standard deviation
+        assert row["repeats"] == 3
+    assert outer_curve({0: rounds[0], 2: rounds[2]})[1] is None
+
+
+def test_choose_size_best_and_one_se():
+    curve = pd.DataFrame({"n_features": [6, 5, 4, 3], "loss_mean": [10.0, 9.0, 9.4, 9.9],
+                          "loss_se": [0.5, 0.5, 0.3, 0.2], "repeats": 3})
+    assert choose_size(curve, "best") == 5 and choose_size(curve, "validation") == 5
+    assert choose_size(curve, "one_se") == 4  # 9.4 <= 9.0 + 0.5 < 9.9
+    tie = curve.assign(loss_mean=[9.0, 9.0, 9.4, 9.9])
+    assert choose_size(tie, "best") == 5  # ties: fewer features
+
+
+def test_stability_shares_survival_and_consensus_tie_break():
+    # Three repeats, rounds of 4 -> 3 -> 2 features. At 2 features: a in all three, b in two, c and d in one each.
+    rf = {0: [list("abcd"), list("abc"), list("ab")],
+          1: [list("abcd"), list("abd"), list("ad")],
+          2: [list("abcd"), list("abc"), list("bc")]}
+    members = {0: {}, 1: {}, 2: {}}
+    table = stability_table(rf, members, 2).set_index("feature")
+    expected_share = {f: sum(f in rs[2] for rs in rf.values()) / 3 for f in "abcd"}
+    expected_last = {f: np.mean([max(r for r, fs in enumerate(rs) if f in fs) for rs in rf.values()]) for f in "abcd"}
+    for f in "abcd":
+        assert table.at[f, "share"] == pytest.approx(expected_share[f])
+        assert table.at[f, "mean_survival_round"] == pytest.approx(expected_last[f])
+    assert table.index[table["consensus"]].tolist() == ["a", "b"]
+    # c and d tie on share (1/3) and on mean survival round (4/3): the name decides, c before d
+    assert table.loc[["c", "d"], "rank"].tolist() == [3, 4]
+    long = survival(rf, members, [4, 3, 2]).set_index(["feature", "n_features"])["share"]
+    assert long[("d", 3)] == pytest.approx(1 / 3) and long[("a", 4)] == 1.0
+
+
+def test_a_correlated_group_counts_as_its_members():
+    rf = {0: [["g (+1)", "x", "y"], ["g (+1)", "x"]], 1: [["g2", "h", "x", "y"], ["h", "x"]]}
+    members = {0: {"g (+1)": ["g", "h"]}, 1: {}}  # repeat 0 grouped g and h; repeat 1 did not
+    table = stability_table(rf, members, 2).set_index("feature")
+    assert table.at["h", "share"] == 1.0 and table.at["g", "share"] == 0.5 and table.at["x", "share"] == 1.0
+    assert consensus_size(rf, members, 2) == 3  # median of 3 members (repeat 0) and 2 (repeat 1), rounded half up
+    assert table.index[table["consensus"]].tolist() == ["h", "x", "g"]  # g: in one repeat of two
+
+
+def test_the_warning_fires_on_a_low_median_share():
+    stable = pd.DataFrame({"feature": list("ab"), "share": [1.0, 0.6], "consensus": True})
+    assert stability_warning(stable) is None
+    assert "not stable" in stability_warning(stable.assign(share=[0.6, 0.2]))
+
+
+# ------------------------------------------------------------------ a real repeated run
+
+@pytest.fixture(scope="module")
+def repeated(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("repeated")
+    make_workdir(workdir, REPEATED)
+    snakemake(workdir, "-j", "2")
+    return workdir
+
+
+def _rmse(pred, which):
+    part = pred[pred["set"] == which]
+    return float(np.sqrt(np.mean((part["y_pred"].to_numpy() - part["y_true"].to_numpy()) ** 2)))
+
+
+@pytest.mark.slow
+def test_every_repeat_shares_the_test_rows_and_never_touches_them(repeated):
+    run = Layout(read_run(repeated))
+    splits = {i: pd.read_parquet(run.repeat(i).file("split")) for i in range(R)}
+    final = pd.read_parquet(run.final().file("split"))
+    test = set(splits[0].loc[splits[0]["set"] == "test", "row"])
+    assert len(test) == round(0.15 * 2000)
+    for i, split in splits.items():
+        assert set(split.loc[split["set"] == "test", "row"]) == test
+        assert not test & set(split.loc[split["set"].isin(["train", "val"]), "row"])
+        assert (split.loc[split["row"].isin(test), "fold"] == -1).all()  # no test row in any CV fold
+    assert not splits[0]["set"].equals(splits[1]["set"])  # each repeat drew its own training and validation rows
+    assert set(final.loc[final["set"] == "train", "row"]) == set(range(2000)) - test
+    assert set(final.loc[final["set"] == "test", "row"]) == test
+    assert (final["fold"] >= 0).sum() == 2000 - len(test)
+
+
+@pytest.mark.slow
+def test_the_curve_size_shares_and_consensus_recomputed_from_the_repeats_files(repeated):
+    run = Layout(read_run(repeated))
+    val_loss = {}  # (repeat, n_features) -> validation RMSE, from the predictions
+    features = {}
+    for i in range(R):
+        rep = run.repeat(i)
+        features[i] = [pd.read_parquet(rep.round_file(r, "features"))["feature"].tolist() for r in range(3)]
+        for r in range(3):
+            pred = pd.read_parquet(rep.round_file(r, "predictions"))
+            val_loss[(i, len(features[i][r]))] = _rmse(pred, "val")
+    sizes = sorted({n for _, n in val_loss}, reverse=True)
+    expected = pd.DataFrame([{"n_features": n,
+                              "loss_mean": np.mean([val_loss[(i, n)] for i in range(R)]),
+                              "loss_se": np.std([val_loss[(i, n)] for i in range(R)], ddof=1) / math.sqrt(R),
+                              "repeats": R} for n in sizes])
+    curve = pd.read_parquet(run.file("curve"))
+    pd.testing.assert_frame_equal(curve, expected, check_exact=False, rtol=1e-9, check_dtype=False)
+
+    chosen = int(expected.sort_values(["loss_mean", "n_features"]).iloc[0]["n_features"])  # rfe.select: best
+    final = pd.read_parquet(run.file("final_summary"))
+    assert final.at[0, "n_features"] == chosen
+    assert final.at[0, "loss_estimate"] == pytest.approx(expected.set_index("n_features").at[chosen, "loss_mean"])
+
+    everyone = sorted({f for fs in features.values() for f in fs[0]})
+    at = {i: next(fs for fs in features[i] if len(fs) == chosen) for i in range(R)}
+    share = {f: sum(f in at[i] for i in range(R)) / R for f in everyone}
+    last = {f: np.mean([max(r for r, fs in enumerate(features[i]) if f in fs) for i in range(R)]) for f in everyone}
+    ranked = sorted(everyone, key=lambda f: (-share[f], -last[f], f))  # by survival, never by importance
+    stability = pd.read_parquet(run.file("stability"))
+    assert stability["feature"].tolist() == ranked
+    assert stability["share"].tolist() == pytest.approx([share[f] for f in ranked])
+    selected = pd.read_parquet(run.file("selected"))
+    assert selected["feature"].tolist() == ranked[:chosen]
+    assert pd.read_parquet(run.final().round_file(0, "features"))["feature"].tolist() == ranked[:chosen]
+
+
+@pytest.mark.slow
+def test_the_final_model_is_the_consensus_set_fitted_on_every_non_test_row(repeated):
+    import json
+
+    run = Layout(read_run(repeated))
+    final = run.final()
+    raw = pd.read_parquet(repeated / "data.parquet")
+    table = pd.read_parquet(run.repeat(0).file("table"))
+    fmap = pd.read_parquet(final.file("feature_map"))
+    consensus = pd.read_parquet(final.round_file(0, "features"))["feature"].tolist()
+    cols = [c for f in consensus for c in fmap.loc[fmap["feature"] == f, "column"]]
+    split = pd.read_parquet(final.file("split"))
+    train, test = (split["set"] == "train").to_numpy(), (split["set"] == "test").to_numpy()
+    best = json.loads(pd.read_parquet(final.round_file(0, "best"))["params"].item())
+    model = HistGradientBoostingRegressor(**SMALL_CONFIG["model"]["params"], **best,
+                                          random_state=SMALL_CONFIG["split"]["seed"])
+    y = raw["bikers"].to_numpy(dtype=float)
+    X = table[cols].to_numpy(dtype=float)
+    pred = model.fit(X[train], y[train]).predict(X[test])
+    rmse = float(np.sqrt(np.mean((pred - y[test]) ** 2)))
+    metrics = pd.read_parquet(final.round_file(0, "metrics")).set_index("set")
+    assert metrics.at["test", "rmse"] == pytest.approx(rmse, rel=1e-9)
+    assert metrics.at["val", "n"] == 0 and metrics.at["train", "n"] == train.sum()
+    summary = pd.read_parquet(run.file("final_summary"))
+    assert summary.at[0, "test_loss"] == pytest.approx(rmse, rel=1e-9)
+    assert summary.at[0, "honesty_gap"] == pytest.approx(rmse - summary.at[0, "loss_estimate"], rel=1e-9)
+
+
+@pytest.mark.slow
+def test_the_repeated_run_shows_its_answer(repeated):
+    from openpyxl import load_workbook
+
+    run_dir = read_run(repeated)
+    run = Layout(run_dir)
+    for name in ("outer_curve", "stability_heatmap", "consensus_shares"):
+        assert Path(run.plot(name)).read_bytes().startswith(b"\x89PNG")
+    sheets = load_workbook(run.file("workbook"), read_only=True).sheetnames
+    assert sheets[:5] == ["Final", "Consensus", "Curve", "Stability", "Repeats"]
+    description = Path(run.file("description")).read_text()
+    chosen = int(pd.read_parquet(run.file("final_summary")).at[0, "n_features"])
+    assert f"**{chosen} features**" in description and "test rows" in description
+
+
+@pytest.mark.slow
+def test_a_repeat_is_the_standalone_run_with_its_seeds(repeated, tmp_path):
+    """Repeat 1 equals a run of its own with split.seed + 1 and the test rows drawn with the run's seed."""
+    seed = SMALL_CONFIG["split"]["seed"]
+    make_workdir(tmp_path, {"split": {"seed": seed + 1, "test_seed": seed}})
+    snakemake(tmp_path, "-j", "2", Layout("results/t").file("selected"))
+    repeat, alone = artifacts(Layout(read_run(repeated)).repeat(1).root), artifacts(read_run(tmp_path))
+    assert len(repeat) > 20 and set(repeat) <= set(alone)
+    for rel, value in repeat.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(value, alone[rel], check_exact=True, obj=rel)
+        elif rel.endswith(".joblib"):
+            assert value["params"] == alone[rel]["params"] and value["columns"] == alone[rel]["columns"], rel
+        else:
+            assert value == alone[rel], rel
+
+
+@pytest.mark.slow
+def test_a_repeated_run_killed_mid_repeat_resumes_to_the_same_result(repeated, tmp_path):
+    workdir = tmp_path / "work"
+    make_workdir(workdir, REPEATED)
+    env, (marker,) = hook_env(tmp_path, pause=["*/repeat_001/round_001/importance/shard_00.parquet"])
+    proc = start(workdir, "-j", "2", env=env, out=tmp_path / "killed.out")
+    kill_mid_write(workdir, proc, marker, "an importance shard of repeat 1")
+    run(workdir, "--unlock")
+    run(workdir, "-j", "2")
+    assert_same_artifacts(read_run(repeated), read_run(workdir))
+    assert stale_temporaries(read_run(workdir)) == [] and planned_jobs(workdir) == []
+    assert files_under(read_run(workdir)) == files_under(read_run(repeated))
+
+
+def test_bad_repeat_counts_are_refused_before_anything_is_written(tmp_path):
+    for bad in (0, 101, "two"):
+        work = tmp_path / f"r{bad}"
+        make_workdir(work, {"rfe": {"repeats": bad}})
+        proc = snakemake(work, "-n", check=False)
+        assert proc.returncode != 0 and "rfe.repeats" in proc.stdout + proc.stderr, bad
+        assert not (work / "results").exists()
+
+
+def test_repeat_settings_shift_the_seed_and_keep_the_test_seed():
+    from rfe_lib.repeats import repeat_settings
+
+    s = settings_of(REPEATED)
+    r2 = repeat_settings(s, 2)
+    assert r2.split.seed == s.split.seed + 2 and r2.split.test_seed == s.split.seed
+    assert r2.model_spec().seed == s.split.seed + 2  # the models' seed follows, as in a standalone run
+    fixed = repeat_settings(settings_of(deep_update(REPEATED, {"split": {"test_seed": 5}})), 1)
+    assert fixed.split.test_seed == 5
+
+
+def test_runs_that_differ_only_in_seed_share_their_test_rows():
+    from rfe_lib.split import make_split
+
+    y = np.random.default_rng(0).gamma(2.0, 50.0, 1000)
+    args = dict(test_fraction=0.2, val_fraction=0.2, folds=3, n_bins=5)
+    a, b = make_split(y, seed=7, **args), make_split(y, seed=8, test_seed=7, **args)
+    assert a["set"].eq("test").equals(b["set"].eq("test"))
+    assert not a["set"].equals(b["set"]) and not a["fold"].equals(b["fold"])
+    assert make_split(y, seed=7, test_seed=7, **args).equals(a)  # test_seed = seed: the split of a single run
