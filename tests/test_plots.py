@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, make_workdir, planned_rules, read_run, settings_of, snakemake, write_config
+from conftest import REPO, layout, make_workdir, planned_rules, settings_of, snakemake, write_config
 from rfe_lib.figures import registry
 
 SCHEDULE = [5, 4, 3]  # SMALL_CONFIG: 5 features, step 1, min 3
@@ -40,11 +40,10 @@ def assert_sane_png(path) -> None:
     assert len(np.unique((gray * 255).astype(np.uint8))) > 20, path  # text, lines and colours
 
 
-def expected_pngs(run_dir):
-    plots = run_dir / "plots"
-    paths = [plots / "summary" / f"{f.name}.png" for f in registry.SUMMARY_FIGURES]
+def expected_pngs(run):
+    paths = [run.plot(f.name) for f in registry.SUMMARY_FIGURES]
     for r, n in enumerate(SCHEDULE):
-        paths += [plots / f"round_{r:03d}" / f"{name}.png" for name, _, _ in registry.round_figures(n, settings_of())]
+        paths += [run.plot(name, r) for name, _, _ in registry.round_figures(n, settings_of())]
     return paths
 
 
@@ -52,14 +51,14 @@ def expected_pngs(run_dir):
 
 @pytest.mark.slow
 def test_every_expected_png_exists_and_is_a_picture(small_run):
-    run = read_run(small_run)
+    run = layout(small_run)
     expected = expected_pngs(run)
     assert len(expected) == 3 + 13 + 13 + 12
     for path in expected:
         assert_sane_png(path)
-    made = sorted((run / "plots").rglob("*.png"))
+    made = sorted(run.plots_dir.rglob("*.png"))
     assert made == sorted(expected)  # nothing unexpected either
-    assert not list((run / "plots").rglob(".*rfe-tmp*"))  # no temporary left behind
+    assert not list(run.plots_dir.rglob(".*rfe-tmp*"))  # no temporary left behind
 
 
 @pytest.mark.slow
@@ -70,12 +69,12 @@ def test_plot_jobs_import_no_modelling_code(small_run):
 
     from rfe_lib.importance.lofo import LOFO
 
-    run = read_run(small_run)
+    run = layout(small_run)
     settings = settings_of()
     names = [name for name, _, _ in registry.round_figures(4, settings)]
     plan = SimpleNamespace(eliminate=[1, 1, 0])
     options = registry.round_options(settings, plan, 1, LOFO())
-    folders = {"run": run, "round": run / "round_001"}
+    folders = {"run": run.root, "round": run.round_dir(1)}
     inputs = {key: str(folders[where] / rel) for key, (where, rel) in registry.INPUTS.items()}
     code = f"""
 import json, sys, time
