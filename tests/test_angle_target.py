@@ -56,7 +56,7 @@ def test_every_number_of_the_run_equals_an_independent_recomputation(angle_run):
 
     import _reference as ref_
 
-    workdir = angle_run.parents[1]
+    workdir = angle_run.root.parents[1]
     raw = pd.read_csv(workdir / "data.csv")
     rad = np.radians(raw["wind_dir"].to_numpy(dtype=float))
     columns = {"x1": {"x1": raw["x1"].to_numpy(dtype=float)}, "x2": {"x2": raw["x2"].to_numpy(dtype=float)},
