@@ -324,7 +324,8 @@ def _shard_group(rel: str) -> str | None:
     """The name under which shard file ``rel`` is compared with its round's other shards
     (``round_000/hpo/shard_*.parquet``), or None if ``rel`` is no such shard."""
     for shard in SHARDS:
-        pattern = re.escape(str(shard("{r}", "{s}"))).replace(re.escape("{r}"), r"(\d+)").replace(re.escape("{s}"), r"\d+")
+        pattern = re.escape(str(shard("{r}", "{s}")))
+        pattern = pattern.replace(re.escape("{r}"), r"(\d+)").replace(re.escape("{s}"), r"\d+")
         m = re.fullmatch(pattern, rel)
         if m:
             return str(shard(m.group(1), "*"))
