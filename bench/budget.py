@@ -40,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import OUT, REPO, SNAKEFILE, bench_env, machine, write_config
+from .common import OUT, REPO, SNAKEFILE, bench_env, layout, machine, matching, targets, write_config
 
 BUDGET = OUT / "budget"
 LOCK = "/tmp/bench.lock"
@@ -150,7 +150,7 @@ def run_workflow(workdir: Path, cfg: dict, reuse: bool, log=print) -> float | No
     ``reuse``: True skips a finished run; "collect" runs nothing and returns None for a run not finished."""
     name = cfg["run_name"]
     wall_file = workdir / "wall.json"
-    done = workdir / "results" / name / "summary" / "selected.parquet"
+    done = layout(workdir, name).file("selected")
     if reuse and wall_file.is_file() and done.is_file():
         return json.loads(wall_file.read_text())["wall"]
     if reuse == "collect":
@@ -159,11 +159,11 @@ def run_workflow(workdir: Path, cfg: dict, reuse: bool, log=print) -> float | No
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     write_config(workdir, cfg)
-    targets = [f"results/{name}/summary/rounds.parquet", f"results/{name}/summary/selected.parquet"]
+    summary = [targets(name).file("rounds"), targets(name).file("selected")]
     lock = [] if os.environ.get("RFE_BENCH_LOCK_HELD") == "1" else ["flock", LOCK]
     cmd = [*lock, sys.executable, "-m", "bench.budget", "timed", str(wall_file), "--",
            sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir), "--configfile",
-           str(workdir / "config.yaml"), "-j", "2", *targets]
+           str(workdir / "config.yaml"), "-j", "2", *summary]
     env = bench_env()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     with open(workdir / "snakemake.log", "w") as fh:
@@ -185,10 +185,10 @@ def timed(wall_file: str, cmd: list[str]) -> int:
 # ---------------------------------------------------------------------------------------------- reading a run
 
 
-def _importance_fits(rdir: Path, n_features: int, method: str, folds: int) -> int:
+def _importance_fits(run, r: int, n_features: int, method: str, folds: int) -> int:
     import pandas as pd
 
-    shards = sorted((rdir / "importance").glob("shard_*.parquet"))
+    shards = matching(run.importance_shard(r, "*"))
     if method == "lofo":
         return sum(len(pd.read_parquet(s, columns=["feature"])) for s in shards) * folds
     return folds * len(shards)
@@ -207,17 +207,16 @@ def read_run(workdir: Path, cfg: dict, wall: float) -> dict:
     import numpy as np
     import pandas as pd
 
-    run = workdir / "results" / cfg["run_name"]
+    run = layout(workdir, cfg["run_name"])
     folds = cfg["split"]["folds"]
-    rounds = pd.read_parquet(run / "summary" / "rounds.parquet")
-    selected = pd.read_parquet(run / "summary" / "selected.parquet")
-    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
+    rounds = pd.read_parquet(run.file("rounds"))
+    selected = pd.read_parquet(run.file("selected"))
+    fmap = pd.read_parquet(run.file("feature_map"))
     imp, below = cfg["rfe"]["importance"], cfg["rfe"]["lofo_below"]
     per_round = []
     for _, row in rounds.iterrows():
         r = int(row["round"])
-        rdir = run / f"round_{r:03d}"
-        res = pd.read_parquet(rdir / "hpo" / "results.parquet")
+        res = pd.read_parquet(run.round_file(r, "results"))
         fold_cols = [c for c in res.columns if c.startswith("fold_")]
         scored = res[fold_cols].notna().sum(axis=1).to_numpy()
         method = imp if imp != "auto" else ("permutation" if row["n_features"] > below else "lofo")
@@ -229,13 +228,12 @@ def read_run(workdir: Path, cfg: dict, wall: float) -> dict:
             "hpo_fit_equivalents_summary": float(row["hpo_fit_equivalents"]),
             "hpo_fit_seconds": float(res["fit_seconds"].sum()),
             "importance_method": method,
-            "importance_fits": _importance_fits(rdir, int(row["n_features"]), method, folds),
+            "importance_fits": _importance_fits(run, r, int(row["n_features"]), method, folds),
             "val_rmse": float(row["val_rmse"]), "test_rmse": float(row["test_rmse"]),
         })
-    bench = run / "benchmarks"
-    hpo_cpu = sum(_cpu(f) for f in bench.glob("round_*/hpo_*.tsv"))
-    imp_cpu = sum(_cpu(f) for f in bench.glob("round_*/importance_*.tsv"))
-    all_cpu = sum(_cpu(f) for f in bench.rglob("*.tsv"))
+    hpo_cpu = sum(_cpu(f) for f in matching(run.benchmark("hpo_*", "*")))
+    imp_cpu = sum(_cpu(f) for f in matching(run.benchmark("importance_*", "*")))
+    all_cpu = sum(_cpu(f) for f in run.benchmarks_dir.rglob("*.tsv"))
     sel_round = int(selected["round"].iloc[0])
     sel = next(p for p in per_round if p["round"] == sel_round)
     kinds = dict(zip(fmap["feature"], fmap["kind"]))
@@ -247,7 +245,7 @@ def read_run(workdir: Path, cfg: dict, wall: float) -> dict:
             out.update(members[f] if kinds.get(f) == "group" else [f])
         return sorted(out)
 
-    imp0 = pd.read_parquet(run / "round_000" / "importance" / "importance.parquet")
+    imp0 = pd.read_parquet(run.round_file(0, "importance"))
     return {
         "run": cfg["run_name"], "wall": wall, "rounds": per_round, "n_rounds": len(per_round),
         "round0_features": per_round[0]["n_features"],
@@ -302,11 +300,14 @@ def grid_cv(run: Path, features, grid: dict, model_params: dict, configs=None) -
     from joblib import Parallel, delayed
     from sklearn.model_selection import ParameterGrid
 
-    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
+    from rfe_lib.layout import Layout
+
+    paths = Layout(Path(run))
+    fmap = pd.read_parquet(paths.file("feature_map"))
     cols = fmap.loc[fmap["feature"].isin(set(features)), "column"].tolist()
-    split = pd.read_parquet(run / "split" / "indices.parquet")
+    split = pd.read_parquet(paths.file("split"))
     train = split[split["set"] == "train"]
-    X = pd.read_parquet(run / "data" / "features.parquet", columns=cols).to_numpy(dtype=float)[train["row"].to_numpy()]
+    X = pd.read_parquet(paths.file("table"), columns=cols).to_numpy(dtype=float)[train["row"].to_numpy()]
     y = train["y"].to_numpy(dtype=float)
     folds = train["fold"].to_numpy()
     configs = list(ParameterGrid(grid)) if configs is None else configs
@@ -317,12 +318,13 @@ def regrets(ds: str, exhaustive: dict, runs: dict, cfg: dict, log=print) -> dict
     """Per-round regret (%) of every run against the whole grid's best on the same features."""
     cache_file = BUDGET / ds / "grid_cv_cache.json"
     cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
-    ex_dir = BUDGET / ds / "grid" / "results" / "grid"
+    exhaustive_run = layout(BUDGET / ds / "grid", "grid")
+    ex_dir = exhaustive_run.root
     best = {}
     import pandas as pd
 
     for p in exhaustive["rounds"]:  # the exhaustive run's own rounds: its results on every row of every fold
-        res = pd.read_parquet(ex_dir / f"round_{p['round']:03d}" / "hpo" / "results.parquet")
+        res = pd.read_parquet(exhaustive_run.round_file(p["round"], "results"))
         best["|".join(p["features"])] = float(res.loc[res["resource_fraction"] == 1.0, "mean"].min())
     computed = 0
     model_params = cfg["model"]["params"]
@@ -348,9 +350,10 @@ def check_inprocess(ds: str, cfg: dict, n: int = 6) -> float:
     """Largest relative gap between the in-process CV and the pipeline's, on ``n`` configurations of round 0."""
     import pandas as pd
 
-    ex_dir = BUDGET / ds / "grid" / "results" / "grid"
-    res = pd.read_parquet(ex_dir / "round_000" / "hpo" / "results.parquet").head(n)
-    feats = pd.read_parquet(ex_dir / "round_000" / "features.parquet")["feature"].tolist()
+    exhaustive_run = layout(BUDGET / ds / "grid", "grid")
+    ex_dir = exhaustive_run.root
+    res = pd.read_parquet(exhaustive_run.round_file(0, "results")).head(n)
+    feats = pd.read_parquet(exhaustive_run.round_file(0, "features"))["feature"].tolist()
     with machine_lock():
         mine = grid_cv(ex_dir, feats, GRID_A, cfg["model"]["params"], [json.loads(p) for p in res["params"]])
     return max(abs(a / b - 1) for a, b in zip(mine, res["mean"]))

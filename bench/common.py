@@ -33,6 +33,27 @@ NO_SLURM = REPO / "bench" / "_noslurm"
 MB = 2**20
 
 
+def layout(workdir, run_name: str):
+    """The artifact paths (``Path``s) of run ``run_name`` in working directory ``workdir`` (``rfe_lib.layout``)."""
+    from rfe_lib.layout import RESULTS, Layout
+
+    return Layout.of(run_name, Path(workdir) / RESULTS)
+
+
+def targets(run_name: str):
+    """The artifact paths of run ``run_name`` relative to its working directory, as strings: Snakemake's targets."""
+    from rfe_lib.layout import Layout
+
+    return Layout.of(run_name)
+
+
+def matching(pattern) -> list[Path]:
+    """The existing paths that match ``pattern``, a layout path with ``*`` for a number or a name, sorted."""
+    import glob
+
+    return sorted(Path(p) for p in glob.glob(str(pattern)))
+
+
 def make_data(path, n_rows: int, n_numeric: int, n_angles: int = 3, seed: int = 0) -> dict:
     """Write a synthetic regression table (``make_regression`` plus angle columns); return its config part."""
     import numpy as np

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import OUT, REPO, bench_env, write_config
+from .common import OUT, REPO, bench_env, layout, matching, write_config
 
 CUTS = OUT / "cuts"
 
@@ -67,7 +67,7 @@ def run(tree: Path, name: str, config: dict) -> dict:
     m = re.search(r"(\d+) of \1 steps \(100%\) done", proc.stderr)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall": wall, "cpu": cpu, "jobs": int(m.group(1)) if m else None,
-            "rounds": len(list((workdir / "results" / config["run_name"]).glob("round_*/hpo")))}
+            "rounds": len(matching(layout(workdir, config["run_name"]).round_file("*", "results").parent))}
 
 
 # What each measured commit changed (commits not listed are labelled with their subject line).

@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
+from pathlib import PurePosixPath
 
-from .common import OUT, make_data, snakemake, write_config
+from .common import OUT, make_data, snakemake, targets, write_config
 
 N_ANGLES = 3
 
@@ -57,8 +59,11 @@ def measure(n_features: int = 164, n_rows: int = 2000, shards: int = 8, log=prin
     dry_cached = _median(lambda: snakemake(workdir, "-n")[1])
     dry_quiet = _median(lambda: snakemake(workdir, "-n", "-q")[1])
     all_outputs = _outputs(text)
-    outputs = [f for f in all_outputs if "/round_" in f]
-    for f in outputs + [f for f in all_outputs if "/data/" in f or "/split/" in f]:
+    run = targets(cfg["run_name"])
+    per_round = (f"{run.round_dir('*')}/*", run.plot("*", "*"))  # every round's artifacts and figures
+    outputs = [f for f in all_outputs if any(fnmatch.fnmatch(f, pattern) for pattern in per_round)]
+    prepared = {str(PurePosixPath(run.file(key)).parent) for key in ("table", "split")}  # data/ and split/
+    for f in outputs + [f for f in all_outputs if str(PurePosixPath(f).parent) in prepared]:
         path = workdir / f
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import OUT, REPO, bench_env, snakemake, write_config
+from .common import OUT, REPO, bench_env, layout, matching, snakemake, write_config
 
 
 MID_GRID = {
@@ -82,12 +82,12 @@ def measure(min_features: int = 3, case: str = "example", log=print) -> dict:
     by_rule: dict = {}
     for j in jobs:
         by_rule.setdefault(_rule_of(script_name(j["argv0"])), []).append(j["seconds"])
-    run = workdir / "results" / "overhead"
+    run = layout(workdir, "overhead")
     fit_seconds = 0.0
-    for pattern in ("round_*/hpo/shard_*.parquet", "round_*/importance/shard_*.parquet"):
-        for f in run.glob(pattern):
+    for pattern in (run.hpo_shard("*", 0, "*"), run.importance_shard("*", "*")):
+        for f in matching(pattern):
             fit_seconds += float(pd.read_parquet(f, columns=["fit_seconds"])["fit_seconds"].sum())
-    rounds = pd.read_parquet(run / "summary" / "rounds.parquet")
+    rounds = pd.read_parquet(run.file("rounds"))
     same = ([list(f) for f in rounds["features"]] == [r["features"] for r in loop["rounds"]]
             and [list(e) for e in rounds["eliminated"]] == [r["eliminated"] for r in loop["rounds"]]
             and list(rounds["params"]) == [r["params"] for r in loop["rounds"]])

@@ -25,6 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
+sys.path.insert(0, str(REPO))  # rfe_lib (this script runs as python bench/plots.py)
+from rfe_lib.layout import Layout  # noqa: E402
 
 
 def _cpu() -> float:
@@ -45,18 +47,20 @@ def _snakemake(workdir: Path, *args: str) -> tuple[float, float]:
     return wall, cpu
 
 
-def _copy_run(workdir: Path, configfile: Path, tmp: Path) -> tuple[Path, str]:
+def _copy_run(workdir: Path, configfile: Path, tmp: Path) -> tuple[Path, Layout]:
+    """A copy of the finished run in ``tmp``; ``tmp`` and the run's paths relative to it (strings: targets)."""
     import yaml
 
     cfg = yaml.safe_load(configfile.read_text())
-    run = f"results/{cfg.get('run_name', 'example')}"
-    source = workdir / run
-    if not (source / "summary" / "selected.parquet").is_file():
+    run = Layout.of(cfg.get("run_name", "example"))
+    source = workdir / run.root
+    if not Layout(source).file("selected").is_file():
         raise SystemExit(f"{source} is not a finished run: run the workflow first")
     data = Path(cfg["data"]["path"])
     cfg["data"]["path"] = str(data if data.is_absolute() else (workdir / data).resolve())
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    shutil.copytree(source, tmp / run, symlinks=True, ignore=shutil.ignore_patterns("plots", "report.xlsx"))
+    redrawn = (Path(run.plots_dir).name, Path(run.file("workbook")).name)  # left out of the copy
+    shutil.copytree(source, tmp / run.root, symlinks=True, ignore=shutil.ignore_patterns(*redrawn))
     return tmp, run
 
 
@@ -66,7 +70,6 @@ def _in_process(run_dir: Path, r: int, names: list[str], cfg: dict) -> tuple[flo
             "print(time.perf_counter() - t)")
     imports = min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                        cwd=REPO).stdout) for _ in range(3))
-    sys.path.insert(0, str(REPO))
     from types import SimpleNamespace
 
     from rfe_lib.figures import registry
@@ -76,8 +79,7 @@ def _in_process(run_dir: Path, r: int, names: list[str], cfg: dict) -> tuple[flo
     from rfe_lib.settings import Settings
 
     settings = Settings.from_config(cfg)
-    folders = {"run": run_dir, "round": run_dir / f"round_{r:03d}"}
-    inputs = {key: str(folders[where] / rel) for key, (where, rel) in registry.INPUTS.items()}
+    inputs = {key: str(registry.input_path(Layout(run_dir), key, r)) for key in registry.INPUTS}
     plan = SimpleNamespace(eliminate=[1] * (r + 1))
     opts = registry.round_options(settings, plan, r, round_methods(settings, [0])[0])
     draw = {}
@@ -106,17 +108,18 @@ def main(argv=None) -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rfe-bench-plots-") as tmp:
         tmp, run = _copy_run(workdir, configfile, Path(tmp))
-        pngs = sorted((workdir / run / "plots" / f"round_{args.round:03d}").glob("*.png"))
+        finished = Layout(workdir / run.root)
+        pngs = sorted(finished.plot("*", args.round).parent.glob(finished.plot("*", args.round).name))
         if not pngs:
-            raise SystemExit(f"no PNGs of round {args.round} in {workdir / run}/plots: run the workflow first")
-        targets = [f"{run}/plots/round_{args.round:03d}/{p.name}" for p in pngs]
+            raise SystemExit(f"no PNGs of round {args.round} in {finished.plots_dir}: run the workflow first")
+        targets = [run.plot(p.stem, args.round) for p in pngs]
         _snakemake(tmp, "-j", "2", *targets)  # draw once (warm caches, fonts), then time redraws
         dry, dry_cpu = min(_snakemake(tmp, "-n", "--force", "-j", "1", *targets) for _ in range(args.repeat))
         rows = []
         for j in args.jobs:
             wall, cpu = min(_snakemake(tmp, "--force", "-j", str(j), *targets) for _ in range(args.repeat))
             rows.append((j, wall, wall - dry, cpu - dry_cpu))
-        imports, draw = _in_process(tmp / run, args.round, [p.stem for p in pngs], cfg)
+        imports, draw = _in_process(tmp / run.root, args.round, [p.stem for p in pngs], cfg)
 
     n = len(targets)
     print(f"# Plot jobs of round {args.round} ({n} PNGs), {os.cpu_count()} CPUs, "

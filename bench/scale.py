@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from .common import MB, benchmark_tsv, clear_peaks, job_peaks, make_data, snakemake, write_config
+from .common import MB, benchmark_tsv, clear_peaks, job_peaks, make_data, snakemake, targets, write_config
 
 N_ANGLES = 3
 FOLDS = 5
@@ -66,9 +66,9 @@ def hpo(n_rows: int, sizes, n_numeric: int = 164, shards: int = 8, log=print) ->
                "rfe": {"step": 1, "min_features": n_numeric + N_ANGLES - 1},
                "importance": {"shards": 1}}
         write_config(workdir, cfg)
-        snakemake(workdir, "-j", "2", "--", "results/b/round_000/features.parquet")  # prepare (not measured)
-        rec = _measure(workdir, "results/b/round_000/hpo/shard_00.parquet",
-                       "results/b/benchmarks/round_000/hpo_shard_00.tsv", "hpo_shard.py", "hpo_shard")
+        run = targets("b")
+        snakemake(workdir, "-j", "2", "--", run.round_file(0, "features"))  # prepare (not measured)
+        rec = _measure(workdir, run.hpo_shard(0, 0, 0), run.benchmark("hpo_shard_00", 0), "hpo_shard.py", "hpo_shard")
         rec.update(configs=n, shard_configs=len(range(0, n, shards)), rows=n_rows,
                    columns=n_numeric + 2 * N_ANGLES, table_mb=round(_table_mb(n_rows, n_numeric + N_ANGLES), 1))
         rec["seconds_per_fit"] = round(rec["job_seconds"] / (rec["shard_configs"] * FOLDS), 4)
@@ -107,10 +107,10 @@ def lofo(n_rows: int, sizes, per_shard: int, extra_large_shard: int | None = Non
                "rfe": {"step": 1, "min_features": n - 1},
                "importance": {"shards": math.ceil(n / k)}}
         write_config(workdir, cfg)
-        snakemake(workdir, "-j", "2", "--", "results/b/round_000/hpo/best.parquet")  # prepare (not measured)
-        rec = _measure(workdir, "results/b/round_000/importance/shard_00.parquet",
-                       "results/b/benchmarks/round_000/importance_shard_00.tsv", "importance_shard.py",
-                       "importance_shard")
+        run = targets("b")
+        snakemake(workdir, "-j", "2", "--", run.round_file(0, "best"))  # prepare (not measured)
+        rec = _measure(workdir, run.importance_shard(0, 0), run.benchmark("importance_shard_00", 0),
+                       "importance_shard.py", "importance_shard")
         n_columns = n - N_ANGLES + 2 * N_ANGLES
         rec.update(model=model, features=n, shard_features=len(range(0, n, math.ceil(n / k))), rows=n_rows, columns=n_columns,
                    table_mb=round(_table_mb(n_rows, n), 1), train_matrix_mb=round(n_rows * 0.7 * n_columns * 8 / MB, 1))

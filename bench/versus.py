@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import OUT, REPO, bench_env, snakemake, write_config
+from .common import OUT, REPO, bench_env, layout, matching, snakemake, write_config
 
 RUN = "versus"
 
@@ -48,11 +48,11 @@ def run_mlxtend(workdir: Path) -> dict:
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.model_selection import PredefinedSplit
 
-    run = Path(workdir) / "results" / RUN
-    split = pd.read_parquet(run / "split" / "indices.parquet")
+    run = layout(workdir, RUN)
+    split = pd.read_parquet(run.file("split"))
     train = split[split["set"] == "train"]
-    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
-    table = pd.read_parquet(run / "data" / "features.parquet", columns=fmap["column"].tolist())
+    fmap = pd.read_parquet(run.file("feature_map"))
+    table = pd.read_parquet(run.file("table"), columns=fmap["column"].tolist())
     X = table.to_numpy(dtype=float)[train["row"].to_numpy()]
     y = train["y"].to_numpy(dtype=float)
     features = list(dict.fromkeys(fmap["feature"]))
@@ -88,16 +88,16 @@ def per_fit(workdir: Path) -> dict:
     from rfe_lib.importance.lofo import LOFO
     from rfe_lib.settings import Settings
 
-    run = Path(workdir) / "results" / RUN
+    run = layout(workdir, RUN)
     cfg = yaml.safe_load((Path(workdir) / "config.yaml").read_text())
     from snakemake.utils import validate
 
     validate(cfg, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
     settings = Settings.from_config(cfg)
-    features = pd.read_parquet(run / "round_000" / "features.parquet")["feature"].tolist()
-    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
+    features = pd.read_parquet(run.round_file(0, "features"))["feature"].tolist()
+    fmap = pd.read_parquet(run.file("feature_map"))
     per_feature = {f: columns_of(fmap, [f]) for f in features}
-    data = load_training(run / "data" / "features.parquet", run / "split" / "indices.parquet",
+    data = load_training(run.file("table"), run.file("split"),
                          columns_of(fmap, features), settings.split.folds, seed=settings.split.seed)
     params = {"learning_rate": 0.1}
     n_fits = len(features) * len(data.folds)
@@ -142,8 +142,8 @@ def measure(log=print) -> dict:
         raise RuntimeError(proc.stderr[-4000:])
     mlx = json.loads(proc.stdout.strip().splitlines()[-1])
 
-    run = workdir / "results" / RUN
-    rounds = pd.read_parquet(run / "summary" / "rounds.parquet")
+    run = layout(workdir, RUN)
+    rounds = pd.read_parquet(run.file("rounds"))
     same = all(sorted(f) == mlx["subsets"][str(len(f))] for f in rounds["features"])
     jobs = [json.loads(f.read_text()) for f in sorted((workdir / "rss").glob("*.json"))]
     jobs = [j for j in jobs if ".snakemake/scripts/" in j["argv0"]]
@@ -151,8 +151,8 @@ def measure(log=print) -> dict:
     for j in jobs:
         by_script.setdefault(script_name(j["argv0"]).removesuffix(".py"), []).append(j["seconds"])
     fit_seconds = sum(float(pd.read_parquet(f, columns=["fit_seconds"])["fit_seconds"].sum())
-                      for pattern in ("round_*/hpo/shard_*.parquet", "round_*/importance/shard_*.parquet")
-                      for f in run.glob(pattern))
+                      for pattern in (run.hpo_shard("*", 0, "*"), run.importance_shard("*", "*"))
+                      for f in matching(pattern))
     n = len(rounds)
     rec = {
         "case": f"Bikeshare, HistGradientBoosting max_iter=100, a grid of one, 5 folds, step 1: {n} rounds "
@@ -187,7 +187,7 @@ def example_end_to_end(log=print) -> dict:
     cfg["data"]["path"] = str(REPO / "data" / "example" / "bikeshare.parquet")
     write_config(workdir, cfg)
     _, wall = snakemake(workdir, "-j", "2")
-    rounds = len(list((workdir / "results" / cfg["run_name"]).glob("round_*")))
+    rounds = len(matching(layout(workdir, cfg["run_name"]).round_dir("*")))
     log(f"  the bundled example: {wall:.1f} s, {rounds} rounds")
     return {"example_wall": round(wall, 1), "example_rounds": rounds}
 

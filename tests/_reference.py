@@ -19,6 +19,9 @@ import pandas as pd
 from scipy.stats import circmean
 from sklearn.metrics import mean_absolute_error, mean_squared_error, median_absolute_error
 
+from conftest import artifact, matching
+from rfe_lib.layout import RESULTS, Layout
+
 HALF = {None: None, "degrees": 180.0, "radians": math.pi}
 
 
@@ -114,22 +117,23 @@ class Run:
 
     def __init__(self, workdir, raw: pd.DataFrame, config: dict, columns_of_feature: dict):
         self.workdir = Path(workdir)
-        self.dir = self.workdir / "results" / config["run_name"]
+        self.layout = Layout.of(config["run_name"], self.workdir / RESULTS)
         self.raw = raw
         self.config = config
         self.columns_of_feature = columns_of_feature  # feature -> {column: raw values}, in model-column order
-        self.split = self.read("split/indices.parquet")
+        self.split = self.read("split")
         self.train = self.split[self.split["set"] == "train"]
         self.y_all = raw[config["data"]["target"]].to_numpy(dtype=float)
         self.y = self.y_all[self.train["row"].to_numpy()]
         self.fold = self.train["fold"].to_numpy()
-        self.n_rounds = len(list(self.dir.glob("round_*")))
+        self.n_rounds = len(matching(self.layout.round_dir("*")))
 
-    def read(self, rel) -> pd.DataFrame:
-        return pd.read_parquet(self.dir / rel)
+    def read(self, key, r=None) -> pd.DataFrame:
+        """An artifact by its layout key: of the whole run, or of round ``r``."""
+        return artifact(self.layout, key, r)
 
     def features(self, r) -> list[str]:
-        return self.read(f"round_{r:03d}/features.parquet")["feature"].tolist()
+        return self.read("features", r)["feature"].tolist()
 
     def columns(self, features) -> list[str]:
         return [c for f, cols in self.columns_of_feature.items() if f in features for c in cols]
@@ -144,7 +148,7 @@ class Run:
         data/features.parquet, which :func:`check_model_table` compares with :meth:`raw_matrix` value for value.
         (Its floats, not a recomputation's: a sin/cos one rounding apart, sin(pi) = 1.2e-16 against -2.4e-16,
         reorders a tree's bins and changes its fit.)"""
-        table = self.read("data/features.parquet")
+        table = self.read("table")
         cols = self.columns(features)
         X = table[cols].to_numpy(dtype=float) if cols else np.empty((len(table), 0))
         return X if rows is None else X[rows]
@@ -210,7 +214,7 @@ def _recompute(run, make_model, metric, tolerances, angle, lofo):
     for r in range(run.n_rounds):
         features = run.features(r)
         X = run.matrix(features, train_rows)
-        params = params_of(run.read(f"round_{r:03d}/hpo/results.parquet"))
+        params = params_of(run.read("results", r))
         losses = {cid: cv_fold_losses(lambda p=p: make_model(p), X, run.y, run.fold, K, metric, angle)
                   for cid, p in params.items()}
         best = best_of(losses)
@@ -245,7 +249,7 @@ def expected_rounds(ref: dict, run: Run, metric: str) -> pd.DataFrame:
         row["optimism"] = row["val_loss"] - row["cv_mean"]
         for s in ("val", "test"):
             row.update({f"{s}_{m}": v for m, v in x["metrics"][s].items() if m != "n"})
-        row["eliminated"] = run.read(f"round_{r:03d}/eliminated.parquet")["feature"].tolist()
+        row["eliminated"] = run.read("eliminated", r)["feature"].tolist()
         # the exhaustive grid: every configuration, every fold, full fits
         row.update(full_search=True, hpo_configs=len(x["losses"]), hpo_fits=len(x["losses"]) * len(best),
                    hpo_fit_equivalents=float(len(x["losses"]) * len(best)),
@@ -294,27 +298,27 @@ def assert_close(got, expected, what, rtol=1e-9, atol=1e-9):
 def check_model_table(run: Run) -> None:
     """data/features.parquet holds, column for column, the matrix built here from the raw data (missing values
     where the raw data has them: nothing is imputed before the folds)."""
-    fmap = run.read("data/feature_map.parquet")
+    fmap = run.read("feature_map")
     assert fmap["column"].tolist() == run.columns(list(run.columns_of_feature))
-    table = run.read("data/features.parquet")
+    table = run.read("table")
     X = run.raw_matrix(list(run.columns_of_feature))
     assert list(table.columns) == fmap["column"].tolist()
     got = table.to_numpy(dtype=float)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(X))
-    assert_close(got, X, "data/features.parquet", rtol=1e-12, atol=1e-12)
+    assert_close(got, X, str(run.layout.file("table")), rtol=1e-12, atol=1e-12)
 
 
 def check_hpo(run: Run, ref: dict) -> None:
     """Every configuration's per-fold CV loss, mean and std, and the best configuration of every round."""
     for r, x in ref.items():
-        res = run.read(f"round_{r:03d}/hpo/results.parquet").set_index("config_id")
+        res = run.read("results", r).set_index("config_id")
         assert res["error"].isna().all()
         K = len(next(iter(x["losses"].values())))
         for cid, losses in x["losses"].items():
             assert_close(res.loc[cid, [f"fold_{k}" for k in range(K)]], losses, f"round {r} config {cid}")
             assert_close(res.loc[cid, "mean"], np.mean(losses), f"round {r} config {cid} mean")
             assert_close(res.loc[cid, "std"], np.std(losses, ddof=1), f"round {r} config {cid} std")
-        best = run.read(f"round_{r:03d}/hpo/best.parquet")
+        best = run.read("best", r)
         assert best["config_id"].item() == x["best"], r
         assert json.loads(best["params"].item()) == x["params"]
 
@@ -323,13 +327,13 @@ def check_importance_and_elimination(run: Run, ref: dict) -> None:
     """Every feature's per-fold importance (CV loss without it minus with all), the features each round
     eliminates, and the next round's features."""
     for r, x in ref.items():
-        imp = run.read(f"round_{r:03d}/importance/importance.parquet").set_index("feature")
+        imp = run.read("importance", r).set_index("feature")
         assert sorted(imp.index) == sorted(x["features"])
         K = len(x["losses"][x["best"]])
         for f, values in x["importance"].items():
             assert_close(imp.loc[f, [f"fold_{k}" for k in range(K)]], values, f"round {r} importance of {f}")
             assert_close(imp.loc[f, "importance_mean"], np.mean(values), f"round {r} mean importance of {f}")
-        gone = run.read(f"round_{r:03d}/eliminated.parquet")["feature"].tolist()
+        gone = run.read("eliminated", r)["feature"].tolist()
         if r + 1 in ref:
             n_gone = len(x["features"]) - len(ref[r + 1]["features"])
             assert gone == eliminated_by(x["importance"], n_gone), r
@@ -342,7 +346,7 @@ def check_predictions(run: Run, ref: dict) -> None:
     """The final model of every round predicts every row as a scikit-learn refit of the chosen configuration on
     the training rows does."""
     for r, x in ref.items():
-        pred = run.read(f"round_{r:03d}/model/predictions.parquet")
+        pred = run.read("predictions", r)
         assert pred["row"].tolist() == list(range(len(run.raw)))
         assert pred["set"].tolist() == run.split["set"].tolist()
         assert_close(pred["y_true"], run.y_all, f"round {r} y_true", rtol=1e-12, atol=0)
@@ -352,7 +356,7 @@ def check_predictions(run: Run, ref: dict) -> None:
 def check_metrics(run: Run, ref: dict) -> None:
     """Every column of eval/metrics.parquet, for every set, recomputed from the raw target and the refit."""
     for r, x in ref.items():
-        m = run.read(f"round_{r:03d}/eval/metrics.parquet").set_index("set")
+        m = run.read("metrics", r).set_index("set")
         assert list(m.index) == ["train", "val", "test"]
         for s, expected in x["metrics"].items():
             assert sorted(m.columns) == sorted(expected), (r, s)
@@ -363,7 +367,7 @@ def check_metrics(run: Run, ref: dict) -> None:
 def check_summary(run: Run, ref: dict, metric: str) -> pd.DataFrame:
     """summary/rounds.parquet, every row and every value, from the recomputation; returns the expected table."""
     expected = expected_rounds(ref, run, metric)
-    got = run.read("summary/rounds.parquet")
+    got = run.read("rounds")
     assert list(got.columns) == list(expected.columns)
     assert len(got) == len(expected)
     for col in expected.columns:
@@ -382,11 +386,11 @@ def check_summary(run: Run, ref: dict, metric: str) -> pd.DataFrame:
 def check_selection(run: Run, expected: pd.DataFrame, rule: str) -> None:
     """The selected round is the rule's choice on the recomputed rounds; its features come most important first,
     and the warning is there exactly when its validation loss is worse than round 0's."""
-    selected = run.read("summary/selected.parquet")
+    selected = run.read("selected")
     r = choose(expected, rule)
     assert set(selected["round"]) == {r} and set(selected["rule"]) == {rule}
     assert sorted(selected["feature"]) == sorted(expected.loc[r, "features"])
-    imp = run.read(f"round_{r:03d}/importance/importance.parquet").set_index("feature")["importance_mean"]
+    imp = run.read("importance", r).set_index("feature")["importance_mean"]
     order = sorted(expected.loc[r, "features"], key=lambda f: (-imp[f], f))
     assert selected["feature"].tolist() == order
     worse = expected.loc[r, "val_loss"] > expected.loc[0, "val_loss"]

@@ -20,25 +20,30 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import SNAKEFILE, base_env, make_workdir
+from conftest import SNAKEFILE, TARGET, base_env, layout, make_workdir
+from rfe_lib.layout import Layout
 
 # The reliability runs: the conftest slice (2,000 rows, 5 features, 4 configurations, 3 folds), two rounds
 # (5 -> 4 features) and no per-feature residual figures, so a whole run (with figures and workbook) stays short.
 RELIABLE = {"rfe": {"min_features": 4}, "plots": {"top_features": 0}}
-RUN = Path("results") / "t"
+RUN = Path(TARGET.root)  # the run's folder, relative to its working directory
+# Paths relative to the run's folder: the names under which :func:`artifacts` holds them.
+REL = Layout(PurePosixPath("."))
+# Any run's paths as glob patterns, for the hooks' pause and fail targets (``ANY.hpo_shard(0, 0, 0)``).
+ANY = Layout("*")
 
 # Columns that measure time, not results: they legitimately differ between runs and are not compared.
 TIMING_COLUMNS = ("fit_seconds",)
 # Rows of the workbook's Provenance sheet that are clock readings.
 TIMING_ITEMS = ("started", "finished", "duration")
 # Folders of run records, not results: logs carry timestamps and durations, benchmarks measure time.
-NOT_COMPARED = ("logs", "benchmarks")
+NOT_COMPARED = (str(REL.logs_dir), str(REL.benchmarks_dir))
 TMP_MARK = ".rfe-tmp-"
 
 # Rules of the core pipeline (validation to summary): none of them may rerun for a figure setting.
@@ -309,6 +314,24 @@ def _comparable(path: Path, shard_union: bool):
     return path.read_bytes()
 
 
+# A round's shard files, compared as one table (shard_union): the search's first rung, importance, and importance
+# under its old folder name ("lofo", for tests/compare_trees.py's old trees). Each takes the round and the shard.
+SHARDS = (lambda r, s: REL.hpo_shard(r, 0, s), REL.importance_shard,
+          lambda r, s: PurePosixPath(str(REL.importance_shard(r, s)).replace("importance/", "lofo/")))
+
+
+def _shard_group(rel: str) -> str | None:
+    """The name under which shard file ``rel`` is compared with its round's other shards
+    (``round_000/hpo/shard_*.parquet``), or None if ``rel`` is no such shard."""
+    for shard in SHARDS:
+        pattern = re.escape(str(shard("{r}", "{s}")))
+        pattern = pattern.replace(re.escape("{r}"), r"(\d+)").replace(re.escape("{s}"), r"\d+")
+        m = re.fullmatch(pattern, rel)
+        if m:
+            return str(shard(m.group(1), "*"))
+    return None
+
+
 def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
     """Every artifact of a run in comparable form (timing columns, logs and benchmarks left out).
 
@@ -320,23 +343,22 @@ def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
     for rel in sorted(files_under(run_dir)):
         if set(rel.split("/")[:2]) & set(NOT_COMPARED):  # the run's, or a repeat's (repeat_<i>/logs/...)
             continue
-        m = re.fullmatch(r"(round_\d+/(?:hpo|importance|lofo))/shard_\d+\.parquet", rel)  # lofo: the old name
-        if shard_union and m:
-            shards.setdefault(m.group(1), []).append(_comparable(run_dir / rel, shard_union))
+        group = _shard_group(rel) if shard_union else None
+        if group:
+            shards.setdefault(group, []).append(_comparable(run_dir / rel, shard_union))
             continue
         out[rel] = _comparable(run_dir / rel, shard_union)
-    for where, parts in shards.items():
+    for group, parts in shards.items():
         df = pd.concat(parts, ignore_index=True)
         key = "config_id" if "config_id" in df.columns else "feature"
-        out[f"{where}/shard_*.parquet"] = df.sort_values(key, kind="mergesort").reset_index(drop=True)
+        out[group] = df.sort_values(key, kind="mergesort").reset_index(drop=True)
     return out
 
 
 def _model_predictions(model_file: Path, run_dir: Path):
     """Predictions of a saved model on its run's own table (models are compared by what they predict)."""
-    from rfe_lib.training import load_columns, load_model
-
     from rfe_lib.layout import Layout
+    from rfe_lib.training import load_columns, load_model
 
     saved = load_model(model_file, run_dir)
     table = Layout(Path(model_file).parents[2]).file("table")  # the run's, or a repeat's
@@ -387,7 +409,7 @@ def kill_mid_write(workdir: Path, proc, marker: Path, what: str) -> dict:
     # The job is mid-write: its whole temporary sits beside the target; the target does not exist yet.
     assert (workdir / paused["tmp"]).is_file() and not (workdir / paused["target"]).exists(), what
     kill_group(proc)
-    assert_whole(workdir / RUN)
+    assert_whole(layout(workdir).root)
     assert not (workdir / paused["target"]).exists(), what
     assert paused["target"] in incomplete_marks(workdir), what
     return paused

@@ -28,8 +28,10 @@ import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # rfe_lib.layout, for the artifacts' paths
 from _reliability import TIMING_ITEMS, artifacts as _artifacts  # noqa: E402
 from conftest import ANGLE_CONFIG, SMALL_CONFIG, angle_frame, base_env, small_frame  # noqa: E402
+from rfe_lib.layout import RESULTS, Layout  # noqa: E402
 
 # Old path (a regular expression) -> new path; old workbook sheet -> new sheet.
 RENAMED = [
@@ -104,7 +106,7 @@ def _same_frame(a: pd.DataFrame, b: pd.DataFrame, rel: str = "") -> str | None:
         return str(exc).splitlines()[0] if str(exc) else "differs"
 
 
-def _workbook(a: dict, b: dict) -> tuple[list[str], list[str]]:
+def _workbook(a: dict, b: dict, rel: str) -> tuple[list[str], list[str]]:
     """Differences, and notes on settings the new tree has that the old one did not (not differences)."""
     notes, info = [], []
     a = {RENAMED_SHEETS.get(k, k): v for k, v in a.items()}
@@ -128,7 +130,7 @@ def _workbook(a: dict, b: dict) -> tuple[list[str], list[str]]:
         if sheet == "Provenance":
             x = x[~x["item"].isin([*TIMING_ITEMS, "workflow commit", "python executable"])].reset_index(drop=True)
             y = y[~y["item"].isin([*TIMING_ITEMS, "workflow commit", "python executable"])].reset_index(drop=True)
-        problem = _same_frame(x, y, f"report.xlsx[{sheet}]")
+        problem = _same_frame(x, y, f"{rel}[{sheet}]")
         if problem:
             notes.append(f"{sheet}: {problem}")
     return notes, info
@@ -150,7 +152,7 @@ def compare(old_run: Path, new_run: Path, new_tree: Path) -> bool:
         if isinstance(x, pd.DataFrame):
             problem = _same_frame(x, y, rel)
         elif rel.endswith(".xlsx"):
-            problems, info = _workbook(x, y)
+            problems, info = _workbook(x, y, rel)
             problem = "; ".join(problems) or None
             for line in info:
                 print(f"  {rel}: {line}")
@@ -203,7 +205,7 @@ def _same_predictions(old_run: Path, new_run: Path, rel: str, new_tree: Path) ->
     preds = []
     for run_dir in (old_run, new_run):
         saved = load_model(run_dir / rel, run_dir)
-        preds.append(saved["model"].predict(load_columns(run_dir / "data" / "features.parquet", saved["columns"])))
+        preds.append(saved["model"].predict(load_columns(Layout(run_dir).file("table"), saved["columns"])))
     return None if np.array_equal(preds[0], preds[1]) else "the models predict differently"
 
 
@@ -221,9 +223,10 @@ def main(argv=None) -> int:
         for label, tree in (("old", args.old.resolve()), ("new", args.new.resolve())):
             workdir = (args.out / case / label).resolve()
             configfile, run_name = prepare(case, workdir, tree)
-            if not (args.reuse and (workdir / "results" / run_name / "report.xlsx").is_file()):
+            layout = Layout.of(run_name, workdir / RESULTS)
+            if not (args.reuse and layout.file("workbook").is_file()):
                 run(tree, workdir, configfile)
-            runs[label] = workdir / "results" / run_name
+            runs[label] = layout.root
         print(f"{case}: {runs['old']} vs {runs['new']}")
         ok &= compare(runs["old"], runs["new"], args.new.resolve())
     return 0 if ok else 1

@@ -7,6 +7,7 @@ directory, exactly as a user would, and read the real artifacts back.
 from __future__ import annotations
 
 import copy
+import glob
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
+from rfe_lib.layout import RESULTS, Layout
 
 # In-process fits (unit tests, the reference recomputations) use one OpenMP thread, as every job of a run does
 # (Snakemake sets OMP_NUM_THREADS to a job's threads). On two cores shared with a run's jobs, OpenMP's waiting threads
@@ -193,8 +196,30 @@ def planned_rules(workdir: Path, *args: str, configfile: str = "config.yaml") ->
     return counts
 
 
-def read_run(workdir: Path, run_name: str = "t") -> Path:
-    return Path(workdir) / "results" / run_name
+def layout(workdir: Path, run_name: str = "t") -> Layout:
+    """The artifact paths (``Path``s) of run ``run_name`` in working directory ``workdir``."""
+    return Layout.of(run_name, Path(workdir) / RESULTS)
+
+
+def run_dir(workdir: Path, run_name: str = "t") -> Path:
+    """The folder of run ``run_name`` in ``workdir`` (``results/<run_name>``)."""
+    return layout(workdir, run_name).root
+
+
+def artifact(run: Layout, key: str, r=None) -> pd.DataFrame:
+    """A Parquet artifact of ``run`` by its layout key: of the whole run (``RUN_FILES``), or of round ``r``
+    (``ROUND_FILES``)."""
+    return pd.read_parquet(run.file(key) if r is None else run.round_file(r, key))
+
+
+def matching(pattern) -> list[Path]:
+    """The existing paths that match ``pattern``, a layout path with ``*`` for a number
+    (``layout(w).hpo_shard(0, 0, "*")``), sorted."""
+    return sorted(Path(p) for p in glob.glob(str(pattern)))
+
+
+# The artifact paths of run "t" relative to a working directory, as strings: Snakemake's targets.
+TARGET = Layout.of(SMALL_CONFIG["run_name"])
 
 
 # No quiet skips in CI: RFE_NO_SKIPS=1 (set by .ci/run) makes every skip a failure (tests/_no_skips.py).

@@ -6,7 +6,7 @@ import pytest
 
 import yaml
 
-from conftest import ANGLE_CONFIG, angle_frame, read_run, snakemake
+from conftest import ANGLE_CONFIG, angle_frame, layout, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -17,31 +17,31 @@ def angle_run(tmp_path_factory):
     angle_frame().to_csv(workdir / "data.csv", index=False)
     (workdir / "config.yaml").write_text(yaml.safe_dump(ANGLE_CONFIG))
     snakemake(workdir, "-j", "2")
-    return read_run(workdir)
+    return layout(workdir)
 
 
 def test_angle_predictions_are_angles_and_errors_are_wrapped(angle_run):
-    pred = pd.read_parquet(angle_run / "round_000/model/predictions.parquet")
+    pred = pd.read_parquet(angle_run.round_file(0, "predictions"))
     assert pred["y_pred"].between(0, 360, inclusive="left").all()
     wrapped = (pred["y_pred"] - pred["y_true"] + 180) % 360 - 180
     np.testing.assert_allclose(pred["error"], wrapped)
     assert pred["error"].between(-180, 180, inclusive="left").all()
     test = pred[pred["set"] == "test"]
-    metrics = pd.read_parquet(angle_run / "round_000/eval/metrics.parquet").set_index("set")
+    metrics = pd.read_parquet(angle_run.round_file(0, "metrics")).set_index("set")
     assert metrics.loc["test", "rmse"] == pytest.approx(np.sqrt(np.mean(test["error"] ** 2)))
     assert metrics.loc["test", "within_20"] == pytest.approx(np.mean(np.abs(test["error"]) <= 20))
     assert metrics.loc["test", "mae"] < 40  # the model learns the direction (a constant guess gives ~90)
 
 
 def test_angle_feature_is_one_feature_and_fraction_step_schedule(angle_run):
-    fmap = pd.read_parquet(angle_run / "data/feature_map.parquet")
+    fmap = pd.read_parquet(angle_run.file("feature_map"))
     assert fmap.loc[fmap["feature"] == "wind_dir", "column"].tolist() == ["wind_dir_sin", "wind_dir_cos"]
     assert fmap.loc[fmap["feature"] == "x1x2", "kind"].item() == "derived"
-    rounds = pd.read_parquet(angle_run / "summary/rounds.parquet")
+    rounds = pd.read_parquet(angle_run.file("rounds"))
     assert rounds["n_features"].tolist() == [5, 3]  # step 0.5 of 5 removes 2
-    validation = pd.read_parquet(angle_run / "data/validation.parquet")
+    validation = pd.read_parquet(angle_run.file("validation"))
     assert ((validation["column"] == "x2") & (validation["check"] == "missing")).any()
-    kept = set(pd.read_parquet(angle_run / "summary/selected.parquet")["feature"])
+    kept = set(pd.read_parquet(angle_run.file("selected"))["feature"])
     assert {"x1", "x2"} <= kept or "x1x2" in kept
 
 
@@ -56,7 +56,7 @@ def test_every_number_of_the_run_equals_an_independent_recomputation(angle_run):
 
     import _reference as ref_
 
-    workdir = angle_run.parents[1]
+    workdir = angle_run.root.parents[1]
     raw = pd.read_csv(workdir / "data.csv")
     rad = np.radians(raw["wind_dir"].to_numpy(dtype=float))
     columns = {"x1": {"x1": raw["x1"].to_numpy(dtype=float)}, "x2": {"x2": raw["x2"].to_numpy(dtype=float)},

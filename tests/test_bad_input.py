@@ -20,6 +20,7 @@ import yaml
 from conftest import SMALL_CONFIG, deep_update, small_frame, write_config
 from _reliability import parse_time_checks, run
 from rfe_lib import RFEError
+from rfe_lib.layout import RESULTS
 
 
 
@@ -373,7 +374,7 @@ def test_cli_refuses_with_the_message_only(case, tmp_path, frame):
     assert fragment in proc.stderr, out[-4000:]
     assert "Traceback" not in out and "rfe_lib/" not in out, out[-4000:]
     # Refused before any job: nothing written.
-    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / RESULTS).exists()
     plan_cache = tmp_path / ".snakemake" / "rfe-plan"
     assert not plan_cache.exists() or not any(plan_cache.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
+from rfe_lib.layout import Layout
 
 sys.path.insert(0, str(REPO))  # bench/ is the repository's benchmark suite, not an installed package
 from bench import budget  # noqa: E402
@@ -26,16 +27,16 @@ def _run_dir(tmp_path, n=60):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, 3))
     y = X[:, 0] * 2 + rng.normal(scale=0.1, size=n)
-    run = tmp_path / "run"
-    (run / "data").mkdir(parents=True)
-    (run / "split").mkdir()
-    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2]}).to_parquet(run / "data" / "features.parquet")
+    run = Layout(tmp_path / "run")
+    for key in ("table", "split"):
+        run.file(key).parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2]}).to_parquet(run.file("table"))
     pd.DataFrame({"feature": ["a", "b", "c"], "column": ["a", "b", "c"], "kind": "numeric"}).to_parquet(
-        run / "data" / "feature_map.parquet")
+        run.file("feature_map"))
     sets = np.where(np.arange(n) < 50, "train", "test")
     folds = np.where(sets == "train", np.arange(n) % 2, -1)
-    pd.DataFrame({"row": np.arange(n), "set": sets, "fold": folds, "y": y}).to_parquet(run / "split" / "indices.parquet")
-    return run, X, y, folds
+    pd.DataFrame({"row": np.arange(n), "set": sets, "fold": folds, "y": y}).to_parquet(run.file("split"))
+    return run.root, X, y, folds
 
 
 def test_grid_cv_matches_a_plain_loop(tmp_path):

@@ -22,12 +22,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from _reliability import RUN, artifacts, assert_same_artifacts, baseline, new_workdir, run, \
-    started_jobs
+from _reliability import REL, artifacts, assert_same_artifacts, baseline, new_workdir, run, started_jobs
+from conftest import TARGET, layout, matching
 
 pytestmark = pytest.mark.slow
 
-PRIORITISED = "results/t/plots/round_000/pred_vs_actual.png"  # drawn by round 0's figure job
+PRIORITISED = TARGET.plot("pred_vs_actual", 0)  # drawn by round 0's figure job
 
 
 @pytest.fixture(scope="module")
@@ -66,20 +66,20 @@ def test_the_two_runs_started_their_jobs_in_different_orders(serial_baseline, ot
 
 def test_identical_artifacts_whatever_jobs_shards_and_order(tmp_path_factory, other_settings):
     reference, other = baseline(tmp_path_factory), other_settings[0]
-    assert len(list((other / RUN / "round_000" / "hpo").glob("shard_*.parquet"))) == 3
-    assert len(list((reference / RUN / "round_000" / "hpo").glob("shard_*.parquet"))) == 1
-    assert_same_artifacts(reference / RUN, other / RUN, shard_union=True)
+    assert len(matching(layout(other).hpo_shard(0, 0, "*"))) == 3
+    assert len(matching(layout(reference).hpo_shard(0, 0, "*"))) == 1
+    assert_same_artifacts(layout(reference).root, layout(other).root, shard_union=True)
 
 
 def test_same_selected_features(tmp_path_factory, other_settings):
-    a = pd.read_parquet(baseline(tmp_path_factory) / RUN / "summary" / "selected.parquet")
-    b = pd.read_parquet(other_settings[0] / RUN / "summary" / "selected.parquet")
+    a = pd.read_parquet(layout(baseline(tmp_path_factory)).file("selected"))
+    b = pd.read_parquet(layout(other_settings[0]).file("selected"))
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert len(a) >= 1
 
 
 def test_shards_together_are_the_merged_results(other_settings):
-    arts = artifacts(other_settings[0] / RUN, shard_union=True)
-    for r in ("round_000", "round_001"):
-        merged = arts[f"{r}/hpo/results.parquet"]
-        pd.testing.assert_frame_equal(arts[f"{r}/hpo/shard_*.parquet"], merged, check_exact=True)
+    arts = artifacts(layout(other_settings[0]).root, shard_union=True)
+    for r in (0, 1):
+        merged = arts[str(REL.round_file(r, "results"))]
+        pd.testing.assert_frame_equal(arts[str(REL.hpo_shard(r, 0, "*"))], merged, check_exact=True)

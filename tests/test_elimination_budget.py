@@ -10,8 +10,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import spearmanr
 
-from conftest import make_workdir, read_run, small_frame, snakemake
+from conftest import layout, make_workdir, small_frame, snakemake
 from rfe_lib.correlated import apply, correlated_groups
+from rfe_lib.layout import RESULTS
 from rfe_lib.stopping import decision
 
 # ------------------------------------------------------------------------------------------ correlated groups
@@ -88,21 +89,21 @@ def test_a_grouped_run_eliminates_correlated_features_together(tmp_path):
                             "hpo": {"grid": {"learning_rate": [0.1], "max_leaf_nodes": [15]}},
                             "plots": {"top_features": 4}}, frame=frame)
     snakemake(tmp_path, "-j", "2")
-    run = read_run(tmp_path)
-    correlated = pd.read_parquet(run / "data/correlated.parquet")
+    run = layout(tmp_path)
+    correlated = pd.read_parquet(run.file("correlated"))
     assert correlated["feature"].tolist() == ["atemp", "temp"]
-    fmap = pd.read_parquet(run / "data/feature_map.parquet")
+    fmap = pd.read_parquet(run.file("feature_map"))
     assert fmap.loc[fmap["feature"] == "atemp (+1)", "column"].tolist() == ["temp", "atemp"]
-    features = pd.read_parquet(run / "round_000/features.parquet")["feature"].tolist()
+    features = pd.read_parquet(run.round_file(0, "features"))["feature"].tolist()
     assert features == ["hour", "atemp (+1)", "hum", "workingday"]
-    rounds = pd.read_parquet(run / "summary/rounds.parquet")
+    rounds = pd.read_parquet(run.file("rounds"))
     assert rounds["n_features"].tolist() == [4, 3]
     gone = rounds.loc[0, "eliminated"]
     assert len(gone) == 1  # one feature left round 0: a group leaves whole
-    assert (run / "plots/summary/correlated_groups.png").is_file()
+    assert run.plot("correlated_groups").is_file()
     # the group's importance is the LOFO of both columns together: round 1 has no temp/atemp column at all if it left
     if gone[0] == "atemp (+1)":
-        assert "atemp (+1)" not in pd.read_parquet(run / "round_001/features.parquet")["feature"].tolist()
+        assert "atemp (+1)" not in pd.read_parquet(run.round_file(1, "features"))["feature"].tolist()
 
 
 def test_grouping_that_leaves_too_few_features_is_refused(tmp_path):
@@ -111,7 +112,7 @@ def test_grouping_that_leaves_too_few_features_is_refused(tmp_path):
     proc = snakemake(tmp_path, "-n", check=False)
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "features.correlated (prune at threshold 0.95) leaves 3 of 4 features" in text
-    assert "rfe.min_features (3)" in text and not (tmp_path / "results").exists()
+    assert "rfe.min_features (3)" in text and not (tmp_path / RESULTS).exists()
 
 
 @pytest.mark.parametrize("threshold", [0, 1.5])
@@ -151,26 +152,26 @@ def stopped_run(tmp_path_factory):
 @pytest.mark.slow
 def test_a_run_that_stops_early_says_so_everywhere_and_fits_nothing_after(stopped_run):
     workdir, log = stopped_run
-    run = read_run(workdir)
-    rounds = pd.read_parquet(run / "summary/rounds.parquet")
+    run = layout(workdir)
+    rounds = pd.read_parquet(run.file("rounds"))
     last = int(rounds["round"].max())
     assert last < 5  # 6 rounds were planned (6 -> 1 features)
     # independently: round r's CV loss above the best so far, patience 1, tolerance 0, from each round's best
-    cv = [float(pd.read_parquet(run / f"round_{r:03d}/hpo/best.parquet")["mean"].iloc[0]) for r in range(last + 1)]
+    cv = [float(pd.read_parquet(run.round_file(r, "best"))["mean"].iloc[0]) for r in range(last + 1)]
     above = [cv[r] > min(cv[: r + 1]) for r in range(last + 1)]
     assert above[-1] and not any(above[:-1])
     assert rounds["stopped_early"].tolist() == above
     assert "stopped early after round" in rounds.loc[rounds["round"] == last, "stop_reason"].item()
     # nothing was fitted after the stop: no search, importance, model or figure of a later round
     for r in range(last + 1, 6):
-        assert not (run / f"round_{r:03d}/hpo").exists() and not (run / f"plots/round_{r:03d}").exists()
+        assert not run.round_file(r, "results").parent.exists() and not run.plot("*", r).parent.exists()
     assert "early stopping (rfe.stop: patience 1, tolerance 0 standard errors)" in log
     # the summary, the figure, the workbook and the report
-    assert (run / "plots/summary/loss_vs_features.png").is_file()
-    assert "Early stopping:** stopped early after round" in (run / "report/description.rst").read_text()
-    summary = pd.read_excel(run / "report.xlsx", sheet_name="Summary")
+    assert run.plot("loss_vs_features").is_file()
+    assert "Early stopping:** stopped early after round" in run.file("description").read_text()
+    summary = pd.read_excel(run.file("workbook"), sheet_name="Summary")
     assert summary["stop_reason"].fillna("").str.contains("did not run").sum() == 1
-    selected = pd.read_parquet(run / "summary/selected.parquet")
+    selected = pd.read_parquet(run.file("selected"))
     assert int(selected["round"].iloc[0]) <= last  # the selection sees only the rounds that ran
     # resuming or rerunning: nothing left to do
     again = snakemake(workdir, "-n")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMALL_CONFIG, read_run
+from conftest import SMALL_CONFIG, artifact, layout
 
 SHEETS = ["Summary", "Selected", "Elimination", "HPO", "Importance", "Metrics", "Config", "Provenance", "Validation"]
 N_ROUNDS = 3
@@ -19,14 +19,10 @@ def sheet(path, name) -> pd.DataFrame:
     return pd.read_excel(path, sheet_name=name, engine="openpyxl")
 
 
-def art(run, rel) -> pd.DataFrame:
-    return pd.read_parquet(run / rel)
-
-
 @pytest.fixture(scope="module")
 def workbook(small_run):
-    run = read_run(small_run)
-    return run, run / "report.xlsx"
+    run = layout(small_run)
+    return run, run.file("workbook")
 
 
 @pytest.mark.slow
@@ -52,8 +48,8 @@ def test_sheets_headers_and_formats(workbook):
 @pytest.mark.slow
 def test_summary_selected_elimination_match_the_parquet(workbook):
     run, path = workbook
-    rounds = art(run, "summary/rounds.parquet")
-    selected = art(run, "summary/selected.parquet")
+    rounds = artifact(run, "rounds")
+    selected = artifact(run, "selected")
     s = sheet(path, "Summary")
     assert s["round"].tolist() == rounds["round"].tolist()
     for col in ("n_features", "cv_mean", "cv_std", "val_loss", "optimism", "val_rmse", "test_rmse", "test_r2",
@@ -72,15 +68,15 @@ def test_summary_selected_elimination_match_the_parquet(workbook):
     np.testing.assert_allclose(sel["importance_mean"], selected["importance_mean"], rtol=1e-12)
 
     elim = sheet(path, "Elimination")
-    first = art(run, "round_000/features.parquet")["feature"]
+    first = artifact(run, "features", 0)["feature"]
     assert sorted(elim["feature"]) == sorted(first)  # every feature once
     for r in range(N_ROUNDS):
-        gone = art(run, f"round_{r:03d}/eliminated.parquet")
+        gone = artifact(run, "eliminated", r)
         got = elim[elim["round"] == r]
         assert got["feature"].tolist() == gone["feature"].tolist()
         np.testing.assert_allclose(got["importance_mean"], gone["importance_mean"], rtol=1e-12)
     kept = elim[elim["round"].isna()]["feature"]
-    assert sorted(kept) == sorted(art(run, f"round_{N_ROUNDS - 1:03d}/features.parquet")["feature"])
+    assert sorted(kept) == sorted(artifact(run, "features", N_ROUNDS - 1)["feature"])
 
 
 @pytest.mark.slow
@@ -90,24 +86,24 @@ def test_hpo_importance_metrics_match_the_parquet(workbook):
     n_configs = 4  # the small grid: 2 x 2, all shown (excel.top_configs = 10)
     assert len(hpo) == N_ROUNDS * n_configs
     for r in range(N_ROUNDS):
-        best = art(run, f"round_{r:03d}/hpo/best.parquet").iloc[0]
+        best = artifact(run, "best", r).iloc[0]
         rows = hpo[hpo["round"] == r]
         top = rows[rows["best"]]
         assert len(top) == 1 and top["rank"].item() == 1
         assert top["config_id"].item() == best["config_id"] and top["params"].item() == best["params"]
         assert top["mean"].item() == pytest.approx(best["mean"], rel=1e-12)
-        results = art(run, f"round_{r:03d}/hpo/results.parquet").sort_values(["mean", "config_id"])
+        results = artifact(run, "results", r).sort_values(["mean", "config_id"])
         assert rows["config_id"].tolist() == results["config_id"].tolist()
 
-        imp = art(run, f"round_{r:03d}/importance/importance.parquet").set_index("feature")
+        imp = artifact(run, "importance", r).set_index("feature")
         got = lofo[lofo["round"] == r].set_index("feature")
         assert sorted(got.index) == sorted(imp.index)
         for col in ("importance_mean", "importance_std", "fold_0", "loss_without"):
             np.testing.assert_allclose(got.loc[imp.index, col], imp[col], rtol=1e-12, err_msg=col)
-        gone = set(art(run, f"round_{r:03d}/eliminated.parquet")["feature"])
+        gone = set(artifact(run, "eliminated", r)["feature"])
         assert set(got.index[got["eliminated"]]) == gone
 
-        m = art(run, f"round_{r:03d}/eval/metrics.parquet").set_index("set")
+        m = artifact(run, "metrics", r).set_index("set")
         got = metrics[metrics["round"] == r].set_index("set")
         assert list(got.index) == ["train", "val", "test"]
         for col in m.columns:
@@ -139,19 +135,17 @@ def test_predictions_sheet_only_on_request(workbook, tmp_path):
     from rfe_lib.report.workbook import workbook_sheets
 
     run, path = workbook
-    inputs = {"rounds": run / "summary/rounds.parquet", "selected": run / "summary/selected.parquet",
-              "validation": run / "data/validation.parquet", "data": run.parents[1] / "data.parquet"}
-    for key, rel in (("importance", "importance/importance.parquet"), ("eliminated", "eliminated.parquet"),
-                     ("metrics", "eval/metrics.parquet"), ("best", "hpo/best.parquet"),
-                     ("results", "hpo/results.parquet"), ("predictions", "model/predictions.parquet")):
-        inputs[key] = [run / f"round_{r:03d}" / rel for r in range(N_ROUNDS)]
-    sheets = workbook_sheets(inputs, config={"run_name": "t"}, top_configs=1, with_predictions=True, run_dir=run,
+    inputs = {"rounds": run.file("rounds"), "selected": run.file("selected"),
+              "validation": run.file("validation"), "data": run.root.parents[1] / "data.parquet"}
+    for key in ("importance", "eliminated", "metrics", "best", "results", "predictions"):
+        inputs[key] = [run.round_file(r, key) for r in range(N_ROUNDS)]
+    sheets = workbook_sheets(inputs, config={"run_name": "t"}, top_configs=1, with_predictions=True, run_dir=run.root,
                              workflow_dir=tmp_path)
     out = tmp_path / "with_predictions.xlsx"
     write_workbook(sheets, out)
-    r = int(art(run, "summary/selected.parquet")["round"].iloc[0])
+    r = int(artifact(run, "selected")["round"].iloc[0])
     pred = sheet(out, "Predictions")
-    expected = art(run, f"round_{r:03d}/model/predictions.parquet")
+    expected = artifact(run, "predictions", r)
     assert len(pred) == len(expected) and set(pred["round"]) == {r}
     np.testing.assert_allclose(pred["y_pred"], expected["y_pred"], rtol=1e-12)
     assert len(sheet(out, "HPO")) == N_ROUNDS  # top_configs = 1

@@ -12,7 +12,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
-from conftest import make_workdir, model_spec, read_run, settings_of, snakemake
+from conftest import layout, make_workdir, model_spec, settings_of, snakemake
 from rfe_lib.cv import TrainingData
 from rfe_lib.importance import importance_table, round_methods
 from rfe_lib.importance.permutation import Permutation
@@ -107,10 +107,10 @@ def test_an_auto_run_uses_permutation_then_lofo_recomputed_independently(tmp_pat
                             "plots": {"top_features": 1}}, n_rows=900)
     proc = snakemake(tmp_path, "-j", "2")
     assert "permutation importance (rounds 0) then LOFO importance (rounds 1-2)" in proc.stdout + proc.stderr
-    run = read_run(tmp_path)
-    split = pd.read_parquet(run / "split/indices.parquet")
-    table = pd.read_parquet(run / "data/features.parquet")
-    fmap = pd.read_parquet(run / "data/feature_map.parquet")
+    run = layout(tmp_path)
+    split = pd.read_parquet(run.file("split"))
+    table = pd.read_parquet(run.file("table"))
+    fmap = pd.read_parquet(run.file("feature_map"))
     train = split[split["set"] == "train"]
     X = table.iloc[train["row"].to_numpy()][fmap["column"].tolist()].to_numpy()
     y, fold = train["y"].to_numpy(), train["fold"].to_numpy()
@@ -119,12 +119,12 @@ def test_an_auto_run_uses_permutation_then_lofo_recomputed_independently(tmp_pat
     def make():
         return HistGradientBoostingRegressor(max_iter=30, learning_rate=0.1, max_leaf_nodes=15, random_state=7)
 
-    imp = pd.read_parquet(run / "round_000/importance/importance.parquet").set_index("feature")
-    best = pd.read_parquet(run / "round_000/hpo/best.parquet")
+    imp = pd.read_parquet(run.round_file(0, "importance")).set_index("feature")
+    best = pd.read_parquet(run.round_file(0, "best"))
     for feature in imp.index:
         positions = [i for i, f in enumerate(fmap["feature"]) if f == feature]
         shuffled, plain = direct_permutation(X, y, folds, make, positions, 7, 0, feature, 3)
         np.testing.assert_allclose(plain, best[["fold_0", "fold_1", "fold_2"]].to_numpy(float)[0], rtol=1e-9)
         assert imp.loc[feature, "importance_mean"] == pytest.approx(np.mean(shuffled - plain), abs=1e-9)
-    sheet = pd.read_excel(run / "report.xlsx", sheet_name="Importance")
+    sheet = pd.read_excel(run.file("workbook"), sheet_name="Importance")
     assert sheet.groupby("round")["method"].first().tolist() == ["permutation", "lofo", "lofo"]

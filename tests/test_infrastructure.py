@@ -5,6 +5,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from conftest import layout
 from rfe_lib import RFEError
 from rfe_lib.fingerprint import code_fingerprint, module_closure
 from rfe_lib.io import ParquetBatchWriter, atomic_path, write_parquet
@@ -61,7 +62,7 @@ def test_fingerprint_follows_imports():
 def test_models_load_only_from_the_run_folder(tmp_path):
     import joblib
 
-    run = tmp_path / "results" / "r"
+    run = layout(tmp_path, "r").root
     run.mkdir(parents=True)
     joblib.dump({"x": 1}, run / "m.joblib")
     joblib.dump({"x": 2}, tmp_path / "elsewhere.joblib")

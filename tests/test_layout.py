@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import rfe_lib.layout
-from conftest import read_run
+from conftest import TARGET, run_dir
 from rfe_lib.layout import ROUND_FILES, RUN_FILES, Layout
 
 
@@ -42,9 +42,9 @@ def _patterns(layout: Layout) -> list[re.Pattern]:
 
 
 def test_every_file_of_a_real_run_is_named_by_the_layout(small_run):
-    run = read_run(small_run)
-    patterns = _patterns(Layout("results/t"))
-    files = [f"results/t/{p.relative_to(run).as_posix()}" for p in run.rglob("*") if p.is_file()]
+    run = run_dir(small_run)
+    patterns = _patterns(TARGET)
+    files = [f"{TARGET.root}/{p.relative_to(run).as_posix()}" for p in run.rglob("*") if p.is_file()]
     assert len(files) > 50
     unnamed = [f for f in files if not any(rx.fullmatch(f) for rx in patterns)]
     assert unnamed == [], f"artifacts with no Layout method: {unnamed}"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, make_workdir, planned_rules, read_run, settings_of, snakemake, write_config
+from conftest import REPO, layout, make_workdir, planned_rules, settings_of, snakemake, write_config
 from rfe_lib.figures import registry
 
 SCHEDULE = [5, 4, 3]  # SMALL_CONFIG: 5 features, step 1, min 3
@@ -40,11 +40,10 @@ def assert_sane_png(path) -> None:
     assert len(np.unique((gray * 255).astype(np.uint8))) > 20, path  # text, lines and colours
 
 
-def expected_pngs(run_dir):
-    plots = run_dir / "plots"
-    paths = [plots / "summary" / f"{f.name}.png" for f in registry.SUMMARY_FIGURES]
+def expected_pngs(run):
+    paths = [run.plot(f.name) for f in registry.SUMMARY_FIGURES]
     for r, n in enumerate(SCHEDULE):
-        paths += [plots / f"round_{r:03d}" / f"{name}.png" for name, _, _ in registry.round_figures(n, settings_of())]
+        paths += [run.plot(name, r) for name, _, _ in registry.round_figures(n, settings_of())]
     return paths
 
 
@@ -52,14 +51,14 @@ def expected_pngs(run_dir):
 
 @pytest.mark.slow
 def test_every_expected_png_exists_and_is_a_picture(small_run):
-    run = read_run(small_run)
+    run = layout(small_run)
     expected = expected_pngs(run)
     assert len(expected) == 3 + 13 + 13 + 12
     for path in expected:
         assert_sane_png(path)
-    made = sorted((run / "plots").rglob("*.png"))
+    made = sorted(run.plots_dir.rglob("*.png"))
     assert made == sorted(expected)  # nothing unexpected either
-    assert not list((run / "plots").rglob(".*rfe-tmp*"))  # no temporary left behind
+    assert not list(run.plots_dir.rglob(".*rfe-tmp*"))  # no temporary left behind
 
 
 @pytest.mark.slow
@@ -70,13 +69,12 @@ def test_plot_jobs_import_no_modelling_code(small_run):
 
     from rfe_lib.importance.lofo import LOFO
 
-    run = read_run(small_run)
+    run = layout(small_run)
     settings = settings_of()
     names = [name for name, _, _ in registry.round_figures(4, settings)]
     plan = SimpleNamespace(eliminate=[1, 1, 0])
     options = registry.round_options(settings, plan, 1, LOFO())
-    folders = {"run": run, "round": run / "round_001"}
-    inputs = {key: str(folders[where] / rel) for key, (where, rel) in registry.INPUTS.items()}
+    inputs = {key: str(registry.input_path(run, key, 1)) for key in registry.INPUTS}
     code = f"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -409,11 +407,12 @@ def test_every_figure_has_a_draw_function_and_a_caption_that_renders():
                "cyclic": {}, "n_eliminated": 1, "ranked_configs": 40, "importance_title": "LOFO importance",
                "importance_definition": "a definition", "importance_axis": "an axis", "threshold": 0.95,
                "action": "group"}
-    for fig in registry.ROUND_FIGURES + registry.SUMMARY_FIGURES:
+    for fig in registry.ROUND_FIGURES + registry.SUMMARY_FIGURES + registry.REPEAT_FIGURES:
         module, _, function = fig.draw.partition(":")
         assert callable(getattr(MODULES[module], function)), fig.draw
         assert set(fig.needs) <= set(registry.INPUTS) | {"rounds", "selected", "eliminated", "last_importance",
-                                                          "correlated"}
+                                                          "correlated", "curve", "survival", "stability",
+                                                          "final_summary"}
         name = fig.name.format(k=1, param="alpha")
         text = env.from_string(registry.caption_template(name)).render(
             snakemake=SimpleNamespace(params=SimpleNamespace(options=options), wildcards=SimpleNamespace(r="002")))

@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler
 
 import _reference as ref_
 from _reference import Run, cyclic, stratification_problems
-from conftest import SMALL_CONFIG, snakemake
+from conftest import SMALL_CONFIG, TARGET, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +96,7 @@ def _run(tmp_path_factory, name, frame, config, *targets) -> Run:
     workdir = tmp_path_factory.mktemp(name)
     frame.to_parquet(workdir / "data.parquet", index=False)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    snakemake(workdir, "-j", "2", *(targets or ("results/t/summary/selected.parquet",)))
+    snakemake(workdir, "-j", "2", *(targets or (TARGET.file("selected"),)))
     return Run(workdir, frame, config, numeric_columns(frame, config["data"]["target"]))
 
 
@@ -120,8 +120,8 @@ def small(small_run):
 
 @pytest.fixture(scope="module")
 def ridge(tmp_path_factory):
-    run = _run(tmp_path_factory, "ridge", ridge_frame(), RIDGE_CONFIG, "results/t/summary/selected.parquet",
-               "results/t/report.xlsx", "results/t/report/description.rst")
+    run = _run(tmp_path_factory, "ridge", ridge_frame(), RIDGE_CONFIG, TARGET.file("selected"),
+               TARGET.file("workbook"), TARGET.file("description"))
     model = lambda p: make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), Ridge(**p))  # noqa: E731
     return run, ref_.recompute(run, model, "mse", RIDGE_CONFIG["evaluation"]["tolerances"]), "mse", None, "one_se"
 
@@ -190,7 +190,7 @@ def test_split_is_stratified_in_sets_and_folds(case):
 def test_angle_predictions_lie_in_the_targets_range(angle_deg, angle_rad):
     for (run, _, _, unit, _), lo, hi in ((angle_deg, -180.0, 180.0), (angle_rad, 0.0, 2 * np.pi)):
         assert run.y_all.min() < lo + 0.1 * (hi - lo) and run.y_all.max() > hi - 0.1 * (hi - lo)  # both ends
-        pred = run.read("round_000/model/predictions.parquet")["y_pred"]
+        pred = run.read("predictions", 0)["y_pred"]
         assert pred.between(lo, hi, inclusive="left").all(), unit
 
 
@@ -203,12 +203,12 @@ def test_the_rules_disagree_on_the_ridge_run_and_its_warning_reaches_the_workboo
     assert len({ref_.choose(expected, r) for r in ("best", "one_se", "validation")}) == 3
     r = ref_.choose(expected, rule)
     assert expected.loc[r, "val_loss"] > expected.loc[0, "val_loss"]
-    warning = run.read("summary/selected.parquet")["warning"].iloc[0]
-    assert "WARNING " + warning in (run.dir / "logs" / "summarize.log").read_text()
-    summary = pd.read_excel(run.dir / "report.xlsx", sheet_name="Summary")
+    warning = run.read("selected")["warning"].iloc[0]
+    assert "WARNING " + warning in run.layout.log("summarize").read_text()
+    summary = pd.read_excel(run.layout.file("workbook"), sheet_name="Summary")
     assert summary.loc[summary["selected"], "warning"].tolist() == [warning]
     assert summary.loc[~summary["selected"], "warning"].isna().all()
-    text = (run.dir / "report" / "description.rst").read_text()
+    text = run.layout.file("description").read_text()
     assert f".. warning::\n\n   {warning}\n" in text
     assert "has the fewest features within one standard error of the lowest CV loss" in text
     _assert_valid_rst(text)

@@ -17,8 +17,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 from _reliability import (assert_same_artifacts, artifacts, files_under, hook_env, kill_mid_write, planned_jobs,
                           run, stale_temporaries, start)
-from conftest import SMALL_CONFIG, deep_update, make_workdir, read_run, settings_of, snakemake
-from rfe_lib.layout import Layout
+from conftest import SMALL_CONFIG, TARGET, deep_update, layout, make_workdir, run_dir, settings_of, snakemake
 from rfe_lib.repeats import (choose_size, consensus_size, outer_curve, stability_table, stability_warning, survival)
 
 R = 2
@@ -105,7 +104,7 @@ def _rmse(pred, which):
 
 @pytest.mark.slow
 def test_every_repeat_shares_the_test_rows_and_never_touches_them(repeated):
-    run = Layout(read_run(repeated))
+    run = layout(repeated)
     splits = {i: pd.read_parquet(run.repeat(i).file("split")) for i in range(R)}
     final = pd.read_parquet(run.final().file("split"))
     test = set(splits[0].loc[splits[0]["set"] == "test", "row"])
@@ -122,7 +121,7 @@ def test_every_repeat_shares_the_test_rows_and_never_touches_them(repeated):
 
 @pytest.mark.slow
 def test_the_curve_size_shares_and_consensus_recomputed_from_the_repeats_files(repeated):
-    run = Layout(read_run(repeated))
+    run = layout(repeated)
     val_loss = {}  # (repeat, n_features) -> validation RMSE, from the predictions
     features = {}
     for i in range(R):
@@ -161,7 +160,7 @@ def test_the_curve_size_shares_and_consensus_recomputed_from_the_repeats_files(r
 def test_the_final_model_is_the_consensus_set_fitted_on_every_non_test_row(repeated):
     import json
 
-    run = Layout(read_run(repeated))
+    run = layout(repeated)
     final = run.final()
     raw = pd.read_parquet(repeated / "data.parquet")
     table = pd.read_parquet(run.repeat(0).file("table"))
@@ -189,8 +188,7 @@ def test_the_final_model_is_the_consensus_set_fitted_on_every_non_test_row(repea
 def test_the_repeated_run_shows_its_answer(repeated):
     from openpyxl import load_workbook
 
-    run_dir = read_run(repeated)
-    run = Layout(run_dir)
+    run = layout(repeated)
     for name in ("outer_curve", "stability_heatmap", "consensus_shares"):
         assert Path(run.plot(name)).read_bytes().startswith(b"\x89PNG")
     sheets = load_workbook(run.file("workbook"), read_only=True).sheetnames
@@ -205,8 +203,8 @@ def test_a_repeat_is_the_standalone_run_with_its_seeds(repeated, tmp_path):
     """Repeat 1 equals a run of its own with split.seed + 1 and the test rows drawn with the run's seed."""
     seed = SMALL_CONFIG["split"]["seed"]
     make_workdir(tmp_path, {"split": {"seed": seed + 1, "test_seed": seed}})
-    snakemake(tmp_path, "-j", "2", Layout("results/t").file("selected"))
-    repeat, alone = artifacts(Layout(read_run(repeated)).repeat(1).root), artifacts(read_run(tmp_path))
+    snakemake(tmp_path, "-j", "2", TARGET.file("selected"))
+    repeat, alone = artifacts(layout(repeated).repeat(1).root), artifacts(run_dir(tmp_path))
     assert len(repeat) > 20 and set(repeat) <= set(alone)
     for rel, value in repeat.items():
         if isinstance(value, pd.DataFrame):
@@ -226,9 +224,9 @@ def test_a_repeated_run_killed_mid_repeat_resumes_to_the_same_result(repeated, t
     kill_mid_write(workdir, proc, marker, "an importance shard of repeat 1")
     run(workdir, "--unlock")
     run(workdir, "-j", "2")
-    assert_same_artifacts(read_run(repeated), read_run(workdir))
-    assert stale_temporaries(read_run(workdir)) == [] and planned_jobs(workdir) == []
-    assert files_under(read_run(workdir)) == files_under(read_run(repeated))
+    assert_same_artifacts(run_dir(repeated), run_dir(workdir))
+    assert stale_temporaries(run_dir(workdir)) == [] and planned_jobs(workdir) == []
+    assert files_under(run_dir(workdir)) == files_under(run_dir(repeated))
 
 
 def test_bad_repeat_counts_are_refused_before_anything_is_written(tmp_path):

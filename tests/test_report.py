@@ -8,12 +8,13 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SMALL_CONFIG, read_run, skip_or_fail, snakemake
+from conftest import SMALL_CONFIG, TARGET, layout, skip_or_fail, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +30,14 @@ def reports(small_run):
 
 
 def selected(small_run):
-    return pd.read_parquet(read_run(small_run) / "summary/selected.parquet")
+    return pd.read_parquet(layout(small_run).file("selected"))
 
 
 def test_description_states_selected_round_features_and_test_metrics(small_run, reports):
     sel = selected(small_run)
     r = int(sel["round"].iloc[0])
-    rounds = pd.read_parquet(read_run(small_run) / "summary/rounds.parquet").set_index("round")
-    text = (read_run(small_run) / "report" / "description.rst").read_text()  # the report_texts job's output
+    rounds = pd.read_parquet(layout(small_run).file("rounds")).set_index("round")
+    text = layout(small_run).file("description").read_text()  # the report_texts job's output
     assert f"Round {r} selected: {len(sel)} features" in text
     assert all(f in text for f in sel["feature"])
     assert f"{rounds.loc[r, 'test_rmse']:.4g}" in text and f"{rounds.loc[r, 'test_r2']:.4g}" in text
@@ -66,30 +67,30 @@ def test_figure_captions_come_from_the_registry_rendered_for_each_round(small_ru
 
 def test_html_and_zip_hold_every_figure_and_table(small_run, reports):
     html, zipped = reports
-    run = read_run(small_run)
-    pngs = sorted(p.relative_to(small_run).as_posix() for p in (run / "plots").rglob("*.png"))
+    run = layout(small_run)
+    pngs = sorted(p.relative_to(small_run).as_posix() for p in run.plots_dir.rglob("*.png"))
     text = html.read_text()
     assert html.stat().st_size > 500_000  # the figures are embedded
-    for p in pngs + ["results/t/report.xlsx", "results/t/tables/summary.csv"]:
+    for p in pngs + [TARGET.file("workbook"), TARGET.table("summary")]:
         assert p in text, p
     with zipfile.ZipFile(zipped) as z:
         names = z.namelist()
     assert "report/report.html" in names
     assert sum(n.endswith(".png") for n in names) == len(pngs)
-    assert any(n.endswith("report.xlsx") for n in names)
+    assert any(n.endswith(Path(TARGET.file("workbook")).name) for n in names)
 
 
 def test_report_tables_match_the_parquet(small_run):
-    run = read_run(small_run)
-    rounds = pd.read_parquet(run / "summary/rounds.parquet")
-    summary = pd.read_csv(run / "tables/summary.csv")
+    run = layout(small_run)
+    rounds = pd.read_parquet(run.file("rounds"))
+    summary = pd.read_csv(run.table("summary"))
     np.testing.assert_allclose(summary["cv_mean"], rounds["cv_mean"], rtol=1e-5)
     assert summary["selected"].sum() == 1
-    sel = pd.read_csv(run / "tables/selected.csv")
+    sel = pd.read_csv(run.table("selected"))
     assert sel["feature"].tolist() == selected(small_run)["feature"].tolist()
-    metrics = pd.read_csv(run / "tables/metrics.csv")
+    metrics = pd.read_csv(run.table("metrics"))
     assert len(metrics) == 3 * len(rounds)
-    elim = pd.read_csv(run / "tables/elimination.csv")
+    elim = pd.read_csv(run.table("elimination"))
     assert len(elim) == len(SMALL_CONFIG["data"]["features"])
 
 

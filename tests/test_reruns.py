@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, small_frame
-from _reliability import CORE_RULES, RUN, base_env, baseline, copy_workdir, planned_jobs, rule_counts, rule_name, run
+from conftest import REPO, TARGET, layout, small_frame
+from _reliability import CORE_RULES, base_env, baseline, copy_workdir, planned_jobs, rule_counts, rule_name, run
 from rfe_lib.fingerprint import module_closure, script_modules
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_plot_setting_reruns_only_plots(finished):
     assert not set(counts) & CORE_RULES, counts
     assert {rule for rule in counts if not is_figure_rule(rule)} <= RECORDS_CONFIG, counts
     # every figure job: one per round, and the one across rounds
-    jobs = {png.parent.name for png in (finished / RUN / "plots").rglob("*.png")}
+    jobs = {png.parent.name for png in layout(finished).plots_dir.rglob("*.png")}
     assert sum(n for rule, n in counts.items() if is_figure_rule(rule)) == len(jobs) > 0
 
 
@@ -181,6 +181,6 @@ def test_editing_rfe_lib_reruns_the_jobs_whose_code_changed_and_only_those(finis
     # The jobs import the copy's rfe_lib (not the installed one): run one and look.
     mark = tmp_path / "imported.txt"
     env = base_env(RFE_TEST_IMPORT_MARK=str(mark))
-    run(workdir, "-j", "1", str(RUN / "round_000" / "importance" / "shard_00.parquet"), snakefile=snakefile, env=env)
+    run(workdir, "-j", "1", TARGET.importance_shard(0, 0), snakefile=snakefile, env=env)
     imported = set(mark.read_text().split())
     assert imported == {str(workflow_copy / "rfe_lib" / "importance" / "lofo.py")}

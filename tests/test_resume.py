@@ -22,9 +22,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from _reliability import (RUN, TIMING_COLUMNS, assert_same_artifacts, assert_whole, baseline, declared_files,
-                          files_under, hook_env, incomplete_marks, kill_mid_write, new_workdir, planned_jobs, release,
-                          run, stale_temporaries, start, wait_for)
+from _reliability import (ANY, REL, RUN, TIMING_COLUMNS, TMP_MARK, assert_same_artifacts, assert_whole, baseline,
+                          declared_files, files_under, hook_env, incomplete_marks, kill_mid_write, new_workdir,
+                          planned_jobs, release, run, stale_temporaries, start, wait_for)
+from conftest import layout
+from rfe_lib.layout import RESULTS
 
 pytestmark = pytest.mark.slow
 
@@ -37,26 +39,26 @@ def reference(tmp_path_factory) -> Path:
 
 def mtimes(run_dir: Path) -> dict[str, int]:
     return {rel: (run_dir / rel).stat().st_mtime_ns for rel in files_under(run_dir)
-            if not rel.startswith("logs/") and ".rfe-tmp-" not in rel}
+            if not rel.startswith(f"{REL.logs_dir}/") and TMP_MARK not in rel}
 
 
 KILL_POINTS = [
     # (what is running, the file whose writer is held and killed)
-    ("importance", "*/round_000/importance/shard_00.parquet"),
-    ("HPO", "*/round_001/hpo/shard_00.parquet"),
-    ("plotting", "*/plots/round_001/*.png"),
+    ("importance", ANY.importance_shard(0, 0)),
+    ("HPO", ANY.hpo_shard(1, 0, 0)),
+    ("plotting", ANY.plot("*", 1)),
 ]
 
 
 def test_killed_during_importance_hpo_and_plotting_then_resumed_gives_the_uninterrupted_result(reference, tmp_path):
     workdir = new_workdir(tmp_path)
-    run_dir = workdir / RUN
+    run_dir = layout(workdir).root
     kept = []  # per kill: (files present after it, outputs Snakemake marked incomplete)
 
     for stage, (what, pattern) in enumerate(KILL_POINTS):
         if stage == 0:
             # The first run is held while writing its first HPO shard; a second run in the same folder is refused.
-            env, (held, marker) = hook_env(tmp_path, pause=["*/round_000/hpo/shard_00.parquet", pattern])
+            env, (held, marker) = hook_env(tmp_path, pause=[ANY.hpo_shard(0, 0, 0), pattern])
             proc = start(workdir, "-j", "2", env=env, out=tmp_path / f"run{stage}.out")
             first = wait_for(held, proc)
             before = mtimes(run_dir)
@@ -86,14 +88,15 @@ def test_killed_during_importance_hpo_and_plotting_then_resumed_gives_the_uninte
             assert mtimes(run_dir) == kept[-1][0]
             # A temporary that no job will write again (say, of a shard count since lowered) is removed when the
             # next run starts, not only when its own target is rewritten.
-            (run_dir / "round_000" / "hpo" / ".shard_07.parquet.rfe-tmp-999999").write_bytes(b"partial")
+            shard = layout(workdir).hpo_shard(0, 0, 7)
+            shard.with_name(f".{shard.name}{TMP_MARK}999999").write_bytes(b"partial")
 
     run(workdir, "--unlock")
     run(workdir, "-j", "2")
 
-    assert_same_artifacts(reference / RUN, run_dir)
+    assert_same_artifacts(layout(reference).root, run_dir)
     assert stale_temporaries(run_dir) == []
-    assert files_under(run_dir) == files_under(reference / RUN)
+    assert files_under(run_dir) == files_under(layout(reference).root)
     # Finished jobs were not redone: every file present after a kill and not being written then is untouched.
     final = mtimes(run_dir)
     for (what, _), (after_kill, running) in zip(KILL_POINTS, kept):
@@ -105,13 +108,14 @@ def test_killed_during_importance_hpo_and_plotting_then_resumed_gives_the_uninte
 def test_a_run_writes_only_what_its_rules_declare(reference):
     """No rule creates files or folders it does not declare (outputs, logs, benchmarks); no temporaries remain."""
     declared = {str(Path(p).relative_to(RUN)) for p in declared_files(reference) if p.startswith(str(RUN))}
-    present = files_under(reference / RUN)
+    present = files_under(layout(reference).root)
     assert present - declared == set(), f"undeclared files: {sorted(present - declared)}"
     assert declared - present == set(), f"declared but missing: {sorted(declared - present)}"
-    folders = {str(p.relative_to(reference / RUN)) for p in (reference / RUN).rglob("*") if p.is_dir()}
+    root = layout(reference).root
+    folders = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()}
     parents = {str(parent) for f in declared for parent in Path(f).parents if str(parent) != "."}
     assert folders <= parents, f"undeclared folders: {sorted(folders - parents)}"
-    outside = {p.name for p in reference.iterdir()} - {"config.yaml", "data.parquet", "results", ".snakemake"}
+    outside = {p.name for p in reference.iterdir()} - {"config.yaml", "data.parquet", RESULTS, ".snakemake"}
     assert outside == set(), f"files written beside the results: {sorted(outside)}"
 
 
@@ -119,21 +123,21 @@ def test_a_failing_job_removes_its_outputs_and_keeps_the_rest(reference, tmp_pat
     """train_model writes the search results and model.joblib, then fails writing predictions: Snakemake removes every
     output of that job."""
     workdir = new_workdir(tmp_path)
-    run_dir = workdir / RUN
-    env, _ = hook_env(tmp_path, fail=["*/round_000/model/predictions.parquet"])
+    paths = layout(workdir)
+    run_dir = paths.root
+    env, _ = hook_env(tmp_path, fail=[ANY.round_file(0, "predictions")])
     failed = run(workdir, "-j", "2", env=env, check=False)
     assert failed.returncode != 0
-    assert "injected failure while writing" in (run_dir / "logs" / "round_000" / "train_model.log").read_text()
+    assert "injected failure while writing" in paths.log("train_model", 0).read_text()
 
-    model_dir = run_dir / "round_000" / "model"
-    assert not (model_dir / "model.joblib").exists() and not (model_dir / "predictions.parquet").exists()
-    assert not (run_dir / "round_000" / "hpo" / "best.parquet").exists()  # written before the failure, removed
+    assert not paths.round_file(0, "model").exists() and not paths.round_file(0, "predictions").exists()
+    assert not paths.round_file(0, "best").exists()  # written before the failure, removed
     assert stale_temporaries(run_dir) == []
     # Every other file is whole and identical to the uninterrupted run's.
     assert_whole(run_dir)
-    ref = reference / RUN
-    kept = {rel for rel in files_under(run_dir) if not rel.startswith(("logs/", "benchmarks/"))}
-    assert {"data/validation.parquet", "split/indices.parquet", "round_000/hpo/shard_00.parquet"} <= kept
+    ref = layout(reference).root
+    kept = {rel for rel in files_under(run_dir) if not rel.startswith((f"{REL.logs_dir}/", f"{REL.benchmarks_dir}/"))}
+    assert {str(REL.file("validation")), str(REL.file("split")), str(REL.hpo_shard(0, 0, 0))} <= kept
     for rel in kept:
         if rel.endswith(".parquet"):
             a, b = pd.read_parquet(ref / rel), pd.read_parquet(run_dir / rel)

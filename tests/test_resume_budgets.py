@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from _reliability import (RUN, assert_same_artifacts, files_under, hook_env, kill_mid_write, new_workdir, planned_jobs,
+from _reliability import (ANY, assert_same_artifacts, files_under, hook_env, kill_mid_write, new_workdir, planned_jobs,
                           run, stale_temporaries, start)
-from conftest import BUDGETS
+from conftest import BUDGETS, layout
 
 pytestmark = pytest.mark.slow
 
 
 BUDGET_KILL_POINTS = [
-    ("a halving rung", "*/round_000/hpo/rung_1/shard_01.parquet"),
-    ("permutation importance", "*/round_000/importance/shard_00.parquet"),
-    ("early stopping's decision (a checkpoint)", "*/round_001/stop.parquet"),
+    ("a halving rung", ANY.hpo_shard(0, 1, 1)),
+    ("permutation importance", ANY.importance_shard(0, 0)),
+    ("early stopping's decision (a checkpoint)", ANY.round_file(1, "decision")),
 ]
 
 
@@ -26,7 +26,8 @@ def test_a_run_with_every_budget_killed_and_resumed_gives_the_uninterrupted_resu
     reference = new_workdir(tmp_path, BUDGETS, name="reference")
     run(reference, "-j", "2")
     workdir = new_workdir(tmp_path, BUDGETS)
-    run_dir = workdir / RUN
+    paths = layout(workdir)
+    run_dir = paths.root
     for stage, (what, pattern) in enumerate(BUDGET_KILL_POINTS):
         if stage:
             run(workdir, "--unlock")
@@ -36,8 +37,8 @@ def test_a_run_with_every_budget_killed_and_resumed_gives_the_uninterrupted_resu
     run(workdir, "--unlock")
     run(workdir, "-j", "2")
 
-    assert_same_artifacts(reference / RUN, run_dir)
+    assert_same_artifacts(layout(reference).root, run_dir)
     assert stale_temporaries(run_dir) == []
-    assert files_under(run_dir) == files_under(reference / RUN)
-    assert (run_dir / "round_000/hpo/rung_1").is_dir() and (run_dir / "data/correlated.parquet").is_file()
+    assert files_under(run_dir) == files_under(layout(reference).root)
+    assert paths.hpo_shard(0, 1, 0).parent.is_dir() and paths.file("correlated").is_file()
     assert planned_jobs(workdir) == []

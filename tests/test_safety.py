@@ -16,8 +16,9 @@ import sys
 import joblib
 import pytest
 
-from conftest import REPO, settings_of
+from conftest import REPO, layout, settings_of
 from rfe_lib import RFEError
+from rfe_lib.layout import Layout
 from rfe_lib.models import ModelSpec, build_model, import_estimator
 from rfe_lib.training import load_model
 
@@ -100,20 +101,20 @@ def test_regressors_under_sklearn_are_allowed_by_default(path):
 
 @pytest.fixture
 def run_dir(tmp_path):
-    run = tmp_path / "results" / "t"
-    (run / "round_000" / "model").mkdir(parents=True)
-    joblib.dump({"model": "fitted"}, run / "round_000" / "model" / "model.joblib")
-    return run
+    model = layout(tmp_path).round_file(0, "model")
+    model.parent.mkdir(parents=True)
+    joblib.dump({"model": "fitted"}, model)
+    return layout(tmp_path).root
 
 
 def test_model_loads_from_its_own_run(run_dir):
-    assert load_model(run_dir / "round_000" / "model" / "model.joblib", run_dir) == {"model": "fitted"}
+    assert load_model(Layout(run_dir).round_file(0, "model"), run_dir) == {"model": "fitted"}
 
 
 def test_model_outside_the_run_is_refused_without_being_read(run_dir, tmp_path):
     outside = tmp_path / "evil.joblib"
     outside.write_bytes(b"not even a pickle")  # refused before joblib opens it (reading it would raise)
-    sibling = tmp_path / "results" / "t2"  # a run whose name merely starts with the same letters
+    sibling = layout(tmp_path, "t2").root  # a run whose name merely starts with the same letters
     sibling.mkdir()
     (sibling / "model.joblib").write_bytes(b"x")
     for path in (outside, run_dir / ".." / ".." / "evil.joblib", sibling / "model.joblib"):
@@ -124,7 +125,7 @@ def test_model_outside_the_run_is_refused_without_being_read(run_dir, tmp_path):
 def test_a_symlink_out_of_the_run_is_refused(run_dir, tmp_path):
     outside = tmp_path / "evil.joblib"
     outside.write_bytes(b"x")
-    link = run_dir / "round_000" / "model" / "link.joblib"
+    link = Layout(run_dir).round_file(0, "model").with_name("link.joblib")
     link.symlink_to(outside)
     with pytest.raises(RFEError, match="models are loaded only from the run's folder"):
         load_model(link, run_dir)

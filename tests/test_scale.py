@@ -17,6 +17,7 @@ from rfe_lib.cv import TrainingData, cv_losses
 from rfe_lib.importance.lofo import LOFO
 
 from conftest import make_workdir, model_spec, snakemake
+from rfe_lib.layout import RESULTS
 
 
 def lofo_shard(*args, **kw):
@@ -127,7 +128,7 @@ def test_oversize_grid_is_refused_at_parse_time_before_any_job(tmp_path):
     proc = snakemake(tmp_path, "-j", "1", check=False)
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert not (tmp_path / "results").exists()  # nothing ran
+    assert not (tmp_path / RESULTS).exists()  # nothing ran
     assert "hpo.max_configs = 4" in text and "6 configurations" in text
     assert "6 configurations x 3 folds x 3 rounds = 54 HPO fits" in text and "importance fits" in text
     assert "CPU time" in text  # the calibration estimate

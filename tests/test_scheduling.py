@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import make_workdir, snakemake
+from conftest import TARGET, make_workdir, snakemake
 
 pytestmark = pytest.mark.slow  # a real run
 
@@ -26,8 +26,8 @@ def started_rules(log: str) -> list[str]:
 
 def test_next_rounds_chain_runs_before_earlier_figures(tmp_path):
     make_workdir(tmp_path, {"hpo": {"grid": {"learning_rate": [0.1, 0.2]}}})
-    figures = [f"results/t/plots/round_000/{name}.png" for name in ("pred_vs_actual", "importance")]
-    proc = snakemake(tmp_path, "-j", "1", "results/t/round_001/eliminated.parquet", *figures)
+    figures = [TARGET.plot(name, 0) for name in ("pred_vs_actual", "importance")]
+    proc = snakemake(tmp_path, "-j", "1", TARGET.round_file(1, "eliminated"), *figures)
     order = started_rules(proc.stderr)
 
     assert order.count("figures") == 1, order

@@ -14,8 +14,9 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from conftest import make_workdir, model_spec, read_run, settings_of, snakemake
+from conftest import TARGET, artifact, layout, make_workdir, model_spec, settings_of, snakemake
 from rfe_lib.cv import TrainingData
+from rfe_lib.layout import RESULTS
 from rfe_lib.search import search_strategy
 from rfe_lib.search.results import grid_edges, merge_shards, ranking, search_results
 from rfe_lib.search.shards import run_shard
@@ -210,7 +211,7 @@ def test_bad_search_settings_are_refused_when_the_workflow_is_parsed(tmp_path, h
     make_workdir(tmp_path, {"hpo": hpo}, n_rows=600)
     proc = snakemake(tmp_path, "-n", check=False)
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]
-    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / RESULTS).exists()
 
 
 # ------------------------------------------------------------------------------------------ a real run
@@ -230,16 +231,16 @@ def halving_run(tmp_path_factory):
 @pytest.mark.slow
 def test_a_halving_run_recomputed_from_its_own_split(halving_run):
     workdir, log = halving_run
-    run = read_run(workdir)
+    run = layout(workdir)
     assert "budgeted search: halving (factor 3, resource n_samples" in log and "fit-equivalents" in log
-    split = pd.read_parquet(run / "split/indices.parquet")
-    table = pd.read_parquet(run / "data/features.parquet")
-    fmap = pd.read_parquet(run / "data/feature_map.parquet")
+    split = pd.read_parquet(run.file("split"))
+    table = pd.read_parquet(run.file("table"))
+    fmap = pd.read_parquet(run.file("feature_map"))
     train = split[split["set"] == "train"]
     X, y, fold = table.iloc[train["row"].to_numpy()][fmap["column"].tolist()].to_numpy(), train["y"].to_numpy(), \
         train["fold"].to_numpy()
     folds = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(3)]
-    res = pd.read_parquet(run / "round_000/hpo/results.parquet")
+    res = pd.read_parquet(run.round_file(0, "results"))
     configs = list(ParameterGrid(GRID))
     assert sorted(res.loc[res["rung"] == 0, "config_id"]) == list(range(9))
     means = {}
@@ -255,18 +256,18 @@ def test_a_halving_run_recomputed_from_its_own_split(halving_run):
     assert sorted(res.loc[res["rung"] == 1, "config_id"]) == sorted(first[: (res["rung"] == 1).sum()])
     assert (res["rung"] == 1).sum() == 3
     # round 1 carries round 0's best 3 (the last rung first); round 2 searches fully again (refresh: 2)
-    r1 = pd.read_parquet(run / "round_001/hpo/results.parquet")
+    r1 = pd.read_parquet(run.round_file(1, "results"))
     ranked = res[res["error"].isna()].sort_values(["rung", "mean", "config_id"], ascending=[False, True, True])
     expected = ranked.drop_duplicates("config_id")["config_id"].tolist()[:3]  # each config at its last rung
     assert sorted(r1.loc[r1["rung"] == 0, "config_id"]) == sorted(expected)
-    rounds = pd.read_parquet(run / "summary/rounds.parquet")
+    rounds = pd.read_parquet(run.file("rounds"))
     assert rounds["full_search"].tolist() == [True, False, True]
     n_folds = 3
     assert rounds.loc[0, "hpo_fit_equivalents"] == pytest.approx(res["resource_fraction"].sum() * n_folds)
     assert rounds.loc[0, "hpo_configs"] == 9 and rounds.loc[1, "hpo_configs"] == 3
     # the figure of the rungs, in every round
     for r in range(3):
-        assert (run / f"plots/round_{r:03d}/hpo_rungs.png").is_file()
+        assert run.plot("hpo_rungs", r).is_file()
 
 
 @pytest.mark.slow
@@ -275,9 +276,8 @@ def test_a_halving_run_gives_the_same_results_with_other_shard_counts(halving_ru
     make_workdir(tmp_path, {"hpo": {"grid": GRID, "search": "halving", "shards": 1,
                                     "halving": {"resource": "n_samples"}, "carry": {"top": 3, "refresh": 2}},
                             "importance": {"shards": 2}, "plots": {"top_features": 0}})
-    snakemake(tmp_path, "-j", "2", "results/t/summary/rounds.parquet")
-    for rel in ("round_000/hpo/results.parquet", "round_001/hpo/results.parquet", "round_002/hpo/results.parquet",
-                "summary/rounds.parquet"):
-        a, b = pd.read_parquet(read_run(workdir) / rel), pd.read_parquet(read_run(tmp_path) / rel)
+    snakemake(tmp_path, "-j", "2", TARGET.file("rounds"))
+    for key, r in (("results", 0), ("results", 1), ("results", 2), ("rounds", None)):
+        a, b = artifact(layout(workdir), key, r), artifact(layout(tmp_path), key, r)
         drop = [c for c in ("fit_seconds",) if c in a]
-        pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop), check_exact=True, obj=rel)
+        pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop), check_exact=True, obj=f"{key} of round {r}")

@@ -34,8 +34,9 @@ from pathlib import Path
 
 import pytest
 
-from _reliability import assert_same_artifacts, hook_env
-from conftest import BUDGETS, REPO, SNAKEFILE, deep_update, make_workdir, planned_rules, read_run, skip_or_fail
+from _reliability import ANY, assert_same_artifacts, hook_env
+from conftest import (BUDGETS, REPO, SNAKEFILE, TARGET, deep_update, layout, make_workdir, matching, planned_rules,
+                      skip_or_fail)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -62,11 +63,11 @@ TINY = {
 N_CONFIGS, TINY_SCHEDULE = 3, (4, 3)
 ROWS = 1000
 # The failure test needs only the summary.
-TARGETS = ("results/t/summary/rounds.parquet", "results/t/summary/selected.parquet")
+TARGETS = (TARGET.file("rounds"), TARGET.file("selected"))
 RUN_TIMEOUT = 900
 # A second partition, created on the running test cluster, and cluster.sh's account.
 SITE_PARTITION, SITE_ACCOUNT = "work", "rfe"
-FAIL_ONCE = "*/round_000/model/predictions.parquet"  # train_model of round 0 fails on its first attempt
+FAIL_ONCE = ANY.round_file(0, "predictions")  # train_model of round 0 fails on its first attempt
 
 # "Job <snakemake id> has been submitted ...": a rule's log folder is rule_<rule>, a group job's group_<group>
 SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
@@ -306,14 +307,13 @@ def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_pat
         return max(1, min(cpus, items, items * folds // 10))
 
     for r, n_features in enumerate(TINY_SCHEDULE):
-        round_dir = read_run(on_slurm) / f"round_{r:03d}"
-        assert len(list((round_dir / "hpo").glob("shard_*.parquet"))) == auto(N_CONFIGS)
-        assert len(list((round_dir / "importance").glob("shard_*.parquet"))) == auto(n_features)
+        assert len(matching(layout(on_slurm).hpo_shard(r, 0, "*"))) == auto(N_CONFIGS)
+        assert len(matching(layout(on_slurm).importance_shard(r, "*"))) == auto(n_features)
 
     # The results equal the local run's, file for file: tables, figures, models, the workbook, the report's
     # texts (timing columns, logs and benchmarks aside).
-    assert_same_artifacts(read_run(local), read_run(on_slurm))
-    assert len(list(read_run(on_slurm).rglob("*.png"))) > 20 and (read_run(on_slurm) / "report.xlsx").is_file()
+    assert_same_artifacts(layout(local).root, layout(on_slurm).root)
+    assert len(list(layout(on_slurm).root.rglob("*.png"))) > 20 and layout(on_slurm).file("workbook").is_file()
 
 
 def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_cluster, tmp_path):
@@ -333,7 +333,8 @@ def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_clust
         proc = slurm_snakemake(on_slurm, "--retries", "1", env=env)
         reference = reference.result()
     output = proc.stdout + proc.stderr
-    run_dir = read_run(on_slurm)
+    paths = layout(on_slurm)
+    run_dir = paths.root
 
     # The local run's jobs (its output lists each as "[local]rule x:" or "[local]checkpoint x:") are the jobs to do:
     # each went through sbatch on SLURM but the Snakefile's localrules and the elimination checkpoints, which never did.
@@ -374,25 +375,25 @@ def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_clust
     assert squeue_ids(name) == []
 
     # Round 0 searched in rungs, each rung's shards files of their own; round 1 searched the carried top 3.
-    assert len(list((run_dir / "round_000" / "hpo" / "rung_1").glob("shard_*.parquet"))) == 2
+    assert len(matching(paths.hpo_shard(0, 1, "*"))) == 2
     import pandas as pd
 
-    assert pd.read_parquet(run_dir / "round_001" / "hpo" / "results.parquet")["config_id"].nunique() == 3
-    assert (run_dir / "data" / "correlated.parquet").is_file() and (run_dir / "round_000" / "stop.parquet").is_file()
+    assert pd.read_parquet(paths.round_file(1, "results"))["config_id"].nunique() == 3
+    assert paths.file("correlated").is_file() and paths.round_file(0, "decision").is_file()
     # The results equal the local run's, file for file: tables, figures, models, the workbook, the report's
     # texts (timing columns, logs and benchmarks aside).
-    assert_same_artifacts(read_run(local), run_dir)
-    assert len(list(run_dir.rglob("*.png"))) > 20 and (run_dir / "report.xlsx").is_file()
+    assert_same_artifacts(layout(local).root, run_dir)
+    assert len(list(run_dir.rglob("*.png"))) > 20 and paths.file("workbook").is_file()
 
 
 def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path):
     """Also: the profile with only the partition and the account changed, as a site would edit it."""
     make_workdir(tmp_path, TINY, n_rows=ROWS)
-    run_dir = read_run(tmp_path)
+    paths = layout(tmp_path)
     # Prepare the data locally, then damage the engineered table as a half-copied file on a shared file system
     # would be: it is not redone (it is newer than its inputs), the HPO shards read it and fail.
-    snakemake(tmp_path, "-j", "2", "results/t/round_000/features.parquet")
-    (run_dir / "data" / "features.parquet").write_bytes(b"PAR1 truncated")
+    snakemake(tmp_path, "-j", "2", TARGET.round_file(0, "features"))
+    paths.file("table").write_bytes(b"PAR1 truncated")
 
     t0 = time.monotonic()
     proc = slurm_snakemake(tmp_path, *TARGETS, profile=site_profile(tmp_path / "profile"), check=False)
@@ -413,7 +414,7 @@ def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path
         assert (r["Partition"], r["Account"]) == (SITE_PARTITION, SITE_ACCOUNT), r
     assert squeue_ids(run_id(output)) == []
     # The failed jobs left no outputs behind, and their logs say why.
-    assert not list((run_dir / "round_000" / "hpo").glob("shard_*.parquet"))
-    assert not (run_dir / "summary").exists()
-    log = (run_dir / "logs" / "round_000" / "hpo_shard_00.log").read_text()
+    assert not matching(paths.hpo_shard(0, 0, "*"))
+    assert not paths.file("rounds").parent.exists()
+    log = paths.log("hpo_shard_00", 0).read_text()
     assert "job failed" in log or "ERROR" in log, log

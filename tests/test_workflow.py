@@ -4,43 +4,38 @@ import json
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from conftest import SMALL_CONFIG, make_workdir, read_run, snakemake
+from conftest import SMALL_CONFIG, TARGET, artifact, layout, make_workdir, snakemake
 
 pytestmark = pytest.mark.slow
 ROUNDS = 3
 
 
-def artifact(workdir, rel):
-    return pd.read_parquet(read_run(workdir) / rel)
-
-
 def test_rounds_shrink_as_scheduled(small_run):
-    counts = [len(artifact(small_run, f"round_{r:03d}/features.parquet")) for r in range(ROUNDS)]
+    counts = [len(artifact(layout(small_run), "features", r)) for r in range(ROUNDS)]
     assert counts == [5, 4, 3]
     for r in range(ROUNDS - 1):
-        now = artifact(small_run, f"round_{r:03d}/features.parquet")["feature"].tolist()
-        gone = artifact(small_run, f"round_{r:03d}/eliminated.parquet")["feature"].tolist()
-        nxt = artifact(small_run, f"round_{r + 1:03d}/features.parquet")["feature"].tolist()
+        now = artifact(layout(small_run), "features", r)["feature"].tolist()
+        gone = artifact(layout(small_run), "eliminated", r)["feature"].tolist()
+        nxt = artifact(layout(small_run), "features", r + 1)["feature"].tolist()
         assert len(gone) == 1 and nxt == [f for f in now if f not in gone]
-    assert artifact(small_run, f"round_{ROUNDS - 1:03d}/eliminated.parquet").empty
+    assert artifact(layout(small_run), "eliminated", ROUNDS - 1).empty
 
 
 def test_eliminated_feature_is_the_argmin_of_importance(small_run):
     for r in range(ROUNDS - 1):
-        imp = artifact(small_run, f"round_{r:03d}/importance/importance.parquet")
-        gone = artifact(small_run, f"round_{r:03d}/eliminated.parquet")["feature"].item()
+        imp = artifact(layout(small_run), "importance", r)
+        gone = artifact(layout(small_run), "eliminated", r)["feature"].item()
         lowest = imp.sort_values(["importance_mean", "feature"]).iloc[0]["feature"]
         assert gone == lowest
 
 
 def test_best_configuration_is_the_lowest_mean(small_run):
     for r in range(ROUNDS):
-        res = artifact(small_run, f"round_{r:03d}/hpo/results.parquet")
-        best = artifact(small_run, f"round_{r:03d}/hpo/best.parquet")
+        res = artifact(layout(small_run), "results", r)
+        best = artifact(layout(small_run), "best", r)
         assert len(res) == 4 and res["error"].isna().all()
         assert res["config_id"].tolist() == [0, 1, 2, 3]
         assert best["config_id"].item() == res.sort_values(["mean", "config_id"]).iloc[0]["config_id"]
@@ -59,18 +54,18 @@ def _direct_cv(X, y, fold, params):
 
 
 def test_lofo_importance_equals_direct_recomputation(small_run):
-    table = artifact(small_run, "data/features.parquet")
-    fmap = artifact(small_run, "data/feature_map.parquet")
-    split = artifact(small_run, "split/indices.parquet")
+    table = artifact(layout(small_run), "table")
+    fmap = artifact(layout(small_run), "feature_map")
+    split = artifact(layout(small_run), "split")
     train = split[split["set"] == "train"]
     y, fold = train["y"].to_numpy(), train["fold"].to_numpy()
     r = 0
-    features = artifact(small_run, f"round_{r:03d}/features.parquet")["feature"].tolist()
-    params = json.loads(artifact(small_run, f"round_{r:03d}/hpo/best.parquet")["params"].item())
+    features = artifact(layout(small_run), "features", r)["feature"].tolist()
+    params = json.loads(artifact(layout(small_run), "best", r)["params"].item())
     X_all = table.iloc[train["row"].to_numpy()]
     cols = fmap.loc[fmap["feature"].isin(features), "column"].tolist()
     with_all = _direct_cv(X_all[cols].to_numpy(), y, fold, params)
-    imp = artifact(small_run, f"round_{r:03d}/importance/importance.parquet").set_index("feature")
+    imp = artifact(layout(small_run), "importance", r).set_index("feature")
     assert imp["loss_with_all"].iloc[0] == pytest.approx(with_all.mean(), rel=1e-12)
     for f in features:
         drop = fmap.loc[fmap["feature"] == f, "column"].tolist()
@@ -83,21 +78,21 @@ def test_lofo_importance_equals_direct_recomputation(small_run):
 
 
 def test_summary_and_selection(small_run):
-    rounds = artifact(small_run, "summary/rounds.parquet")
-    selected = artifact(small_run, "summary/selected.parquet")
+    rounds = artifact(layout(small_run), "rounds")
+    selected = artifact(layout(small_run), "selected")
     assert rounds["round"].tolist() == [0, 1, 2] and rounds["n_features"].tolist() == [5, 4, 3]
     for col in ("cv_mean", "cv_std", "val_rmse", "test_rmse", "test_within_25", "params"):
         assert col in rounds.columns
     best_round = int(rounds.sort_values(["cv_mean", "n_features"]).iloc[0]["round"])
     assert set(selected["round"]) == {best_round} and set(selected["rule"]) == {"best"}
     assert sorted(selected["feature"]) == sorted(rounds.loc[best_round, "features"])
-    validation = artifact(small_run, "data/validation.parquet")
+    validation = artifact(layout(small_run), "validation")
     assert list(validation.columns) == ["column", "check", "status", "detail"]
     assert not (validation["status"] == "error").any()
 
 
 def test_progress_lines_in_shard_logs(small_run):
-    log = (read_run(small_run) / "logs" / "round_000" / "hpo_shard_00.log").read_text()
+    log = layout(small_run).log("hpo_shard_00", 0).read_text()
     assert "HPO round 000 shard 0: 4/4 (100%) elapsed" in log and "ETA" in log
 
 
@@ -111,21 +106,22 @@ def test_with_one_configuration_the_importance_jobs_do_not_wait_for_the_search(t
     start beside them; the importances are still the CV losses recomputed from scratch."""
     one = {"learning_rate": [0.2], "max_leaf_nodes": [15]}
     make_workdir(tmp_path, {"hpo": {"grid": one}, "rfe": {"min_features": 4}}, n_rows=800)
-    dry = snakemake(tmp_path, "-n", "results/t/round_000/eliminated.parquet")
+    dry = snakemake(tmp_path, "-n", TARGET.round_file(0, "eliminated"))
     blocks = re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", dry.stdout + dry.stderr)
     inputs = {re.search(r"rule (\w+):", b).group(1): re.search(r"input: (.*)", b).group(1)
               for b in blocks if re.search(r"rule (\w+):", b) and re.search(r"input: (.*)", b)}
-    assert "hpo/shard" not in inputs["importance_shard"] and "hpo/shard_00" in inputs["eliminate_000"]
-    snakemake(tmp_path, "-j", "2", "results/t/round_000/eliminated.parquet")
+    shard = TARGET.hpo_shard(0, 0, 0)
+    assert shard.rsplit("_", 1)[0] not in inputs["importance_shard"] and shard in inputs["eliminate_000"]
+    snakemake(tmp_path, "-j", "2", TARGET.round_file(0, "eliminated"))
 
-    table = artifact(tmp_path, "data/features.parquet")
-    fmap = artifact(tmp_path, "data/feature_map.parquet")
-    split = artifact(tmp_path, "split/indices.parquet")
+    table = artifact(layout(tmp_path), "table")
+    fmap = artifact(layout(tmp_path), "feature_map")
+    split = artifact(layout(tmp_path), "split")
     train = split[split["set"] == "train"]
     X, y, fold = table.iloc[train["row"].to_numpy()], train["y"].to_numpy(), train["fold"].to_numpy()
     params = {"learning_rate": 0.2, "max_leaf_nodes": 15}
     with_all = _direct_cv(X[fmap["column"].tolist()].to_numpy(), y, fold, params)
-    imp = artifact(tmp_path, "round_000/importance/importance.parquet").set_index("feature")
+    imp = artifact(layout(tmp_path), "importance", 0).set_index("feature")
     for f in imp.index:
         drop = fmap.loc[fmap["feature"] == f, "column"].tolist()
         without = _direct_cv(X[fmap["column"].tolist()].drop(columns=drop).to_numpy(), y, fold, params)
