@@ -10,7 +10,8 @@ group, the workbook, the report's texts) with ``auto`` shard counts, through pro
 plus ``--retries 1``, with one job made to fail once: the retry must succeed with twice the memory, and
 the results must equal a local run's, file for file. The second does the same with every budget of issues
 12 and 13 switched on (early stopping's checkpoints leave the figure jobs out of any group). The third
-runs a job that fails, through the profile as a site would edit it.
+runs a job that fails, through the profile as a site would edit it. The fourth runs a repeated run (rfe.repeats: 2)
+through the profile as shipped and compares it with a local run.
 
     pytest -m slurm          # only these (about 10 minutes on 2 cores)
     pytest -m "not slurm"    # everything else
@@ -74,11 +75,17 @@ SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(l
 
 
 def _local_rules(ran=()) -> set[str]:
-    """The Snakefile's ``localrules:`` and the rules that declare ``localrule: True`` (the per-round eliminate_<r>),
-    among ``ran``: jobs that never go to SLURM."""
+    """The Snakefile's ``localrules:``, the rules that declare ``localrule: True`` (repeats_summary, final_summary) and
+    the per-round eliminate_<r> (eliminate_repeat_<i>_<r> with repeats) among ``ran``: jobs that never go to SLURM."""
     block = re.search(r"^localrules:\n((?:[ \t]+\w+,?[ \t]*\n)+)", SNAKEFILE.read_text(), re.M)
     assert block, "no localrules: block in the Snakefile"
-    return set(re.findall(r"\w+", block.group(1))) | {r for r in ran if re.fullmatch(r"eliminate_\d+", r)}
+    declared = set()  # rule blocks of the rule files that say `localrule: True`
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        for name, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)+?)(?=^\S)", smk.read_text() + "\n.", re.M):
+            if re.search(r"^[ \t]+localrule: True", body, re.M):
+                declared.add(name)
+    per_round = {r for r in ran if re.fullmatch(r"eliminate_(?:repeat_\d+_)?\d+", r)}  # a loop's rules, by name
+    return set(re.findall(r"\w+", block.group(1))) | declared | per_round
 
 
 def is_figures(rule: str) -> bool:
@@ -384,6 +391,29 @@ def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_clust
     # texts (timing columns, logs and benchmarks aside).
     assert_same_artifacts(layout(local).root, run_dir)
     assert len(list(run_dir.rglob("*.png"))) > 20 and paths.file("workbook").is_file()
+
+
+def test_repeats_through_slurm_match_a_local_run(slurm_cluster, tmp_path):
+    """rfe.repeats: 2 (two eliminations on their own rows, then the final model of the consensus set) through
+    profiles/slurm as shipped: every job that is not local goes through sbatch, the repeats' jobs side by side, and
+    the results equal a local run's, file for file."""
+    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
+    for d in (on_slurm, local):
+        make_workdir(d, deep_update(TINY, {"rfe": {"repeats": 2}}), n_rows=ROWS)
+    with ThreadPoolExecutor(1) as pool:
+        reference = pool.submit(snakemake, local, "-j", "1")
+        proc = slurm_snakemake(on_slurm, env=_env())
+        reference = reference.result()
+    output = proc.stdout + proc.stderr
+    job_lines = r"^[ \t]*(?:local)?(?:rule|checkpoint) (\w+):$"
+    done = collections.Counter(re.findall(job_lines, reference.stdout + reference.stderr, re.M))
+    assert done["split_data"] == 3 and done["engineer_features"] == 2 and done["train_model"] == 2 * 2 + 1, done
+    expected = {rule: n for rule, n in done.items() if rule not in _local_rules(done)}
+    assert started(output) == expected, output[-4000:]
+    assert collections.Counter(submissions(output).values()) == expected, output[-4000:]
+    paths = layout(on_slurm)
+    assert paths.file("final_summary").is_file() and paths.final().round_file(0, "model").is_file()
+    assert_same_artifacts(layout(local).root, paths.root)
 
 
 def test_failing_slurm_job_is_reported_and_the_run_stops(slurm_cluster, tmp_path):
