@@ -1,7 +1,7 @@
 """Repeats of the whole elimination (rfe.repeats): the outer curve, the chosen size, stability, the consensus set and
 the final model, each recomputed here with plain numpy, pandas and scikit-learn from the repeats' own files.
 
-One repeated run of the small configuration (2 repeats, 3 rounds each) is shared by the module; a standalone run
+One repeated run of the small configuration with every budget on (2 repeats, 3 rounds each) is shared by the module; a standalone run
 with repeat 1's seeds checks that a repeat is that run, and a run killed in the middle of repeat 1 and resumed checks
 crash safety."""
 
@@ -15,13 +15,16 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from _reliability import (assert_same_artifacts, artifacts, files_under, hook_env, kill_mid_write, planned_jobs,
+from _reliability import (ANY, assert_same_artifacts, artifacts, files_under, hook_env, kill_mid_write, planned_jobs,
                           run, stale_temporaries, start)
-from conftest import SMALL_CONFIG, TARGET, deep_update, layout, make_workdir, run_dir, settings_of, snakemake
+from conftest import (BUDGETS, SMALL_CONFIG, TARGET, deep_update, layout, make_workdir, matching, run_dir,
+                      settings_of, snakemake)
 from rfe_lib.repeats import (choose_size, consensus_size, outer_curve, stability_table, stability_warning, survival)
 
 R = 2
-REPEATED = {"rfe": {"repeats": R}}
+# Every budget at once (conftest.BUDGETS: halving rungs, the carried search, permutation then LOFO, temp and atemp as
+# one correlated group, early stopping's checkpoints), repeated twice.
+REPEATED = deep_update(BUDGETS, {"rfe": {"repeats": R}})
 
 
 # ------------------------------------------------------------------ the pure functions, on hand-made tables
@@ -123,13 +126,20 @@ def test_every_repeat_shares_the_test_rows_and_never_touches_them(repeated):
 def test_the_curve_size_shares_and_consensus_recomputed_from_the_repeats_files(repeated):
     run = layout(repeated)
     val_loss = {}  # (repeat, n_features) -> validation RMSE, from the predictions
-    features = {}
+    features = {}  # repeat -> the features of each round, a correlated group as its members
     for i in range(R):
         rep = run.repeat(i)
-        features[i] = [pd.read_parquet(rep.round_file(r, "features"))["feature"].tolist() for r in range(3)]
-        for r in range(3):
+        corr = pd.read_parquet(rep.file("correlated"))
+        groups = {g: sorted(part["feature"]) for g, part in corr[corr["eliminated_as"] != corr["feature"]]
+                  .groupby("eliminated_as")}
+        n_rounds = len(matching(rep.round_file("*", "predictions")))
+        assert n_rounds == 3 and groups  # temp and atemp are one feature of every repeat
+        features[i] = []
+        for r in range(n_rounds):
+            names = pd.read_parquet(rep.round_file(r, "features"))["feature"].tolist()
             pred = pd.read_parquet(rep.round_file(r, "predictions"))
-            val_loss[(i, len(features[i][r]))] = _rmse(pred, "val")
+            val_loss[(i, len(names))] = _rmse(pred, "val")
+            features[i].append((len(names), sorted(m for f in names for m in groups.get(f, [f]))))
     sizes = sorted({n for _, n in val_loss}, reverse=True)
     expected = pd.DataFrame([{"n_features": n,
                               "loss_mean": np.mean([val_loss[(i, n)] for i in range(R)]),
@@ -143,17 +153,19 @@ def test_the_curve_size_shares_and_consensus_recomputed_from_the_repeats_files(r
     assert final.at[0, "n_features"] == chosen
     assert final.at[0, "loss_estimate"] == pytest.approx(expected.set_index("n_features").at[chosen, "loss_mean"])
 
-    everyone = sorted({f for fs in features.values() for f in fs[0]})
-    at = {i: next(fs for fs in features[i] if len(fs) == chosen) for i in range(R)}
+    everyone = sorted({m for rounds in features.values() for _, ms in rounds for m in ms})
+    at = {i: next(ms for n, ms in features[i] if n == chosen) for i in range(R)}
     share = {f: sum(f in at[i] for i in range(R)) / R for f in everyone}
-    last = {f: np.mean([max(r for r, fs in enumerate(features[i]) if f in fs) for i in range(R)]) for f in everyone}
+    last = {f: np.mean([max(r for r, (_, ms) in enumerate(features[i]) if f in ms) for i in range(R)])
+            for f in everyone}
     ranked = sorted(everyone, key=lambda f: (-share[f], -last[f], f))  # by survival, never by importance
     stability = pd.read_parquet(run.file("stability"))
     assert stability["feature"].tolist() == ranked
     assert stability["share"].tolist() == pytest.approx([share[f] for f in ranked])
+    size = int(np.floor(np.median([len(at[i]) for i in range(R)]) + 0.5))  # members of the chosen rounds
     selected = pd.read_parquet(run.file("selected"))
-    assert selected["feature"].tolist() == ranked[:chosen]
-    assert pd.read_parquet(run.final().round_file(0, "features"))["feature"].tolist() == ranked[:chosen]
+    assert selected["feature"].tolist() == ranked[:size] and len(selected) == final.at[0, "n_consensus"]
+    assert pd.read_parquet(run.final().round_file(0, "features"))["feature"].tolist() == ranked[:size]
 
 
 @pytest.mark.slow
@@ -170,7 +182,7 @@ def test_the_final_model_is_the_consensus_set_fitted_on_every_non_test_row(repea
     split = pd.read_parquet(final.file("split"))
     train, test = (split["set"] == "train").to_numpy(), (split["set"] == "test").to_numpy()
     best = json.loads(pd.read_parquet(final.round_file(0, "best"))["params"].item())
-    model = HistGradientBoostingRegressor(**SMALL_CONFIG["model"]["params"], **best,
+    model = HistGradientBoostingRegressor(**{**SMALL_CONFIG["model"]["params"], **best},
                                           random_state=SMALL_CONFIG["split"]["seed"])
     y = raw["bikers"].to_numpy(dtype=float)
     X = table[cols].to_numpy(dtype=float)
@@ -202,7 +214,7 @@ def test_the_repeated_run_shows_its_answer(repeated):
 def test_a_repeat_is_the_standalone_run_with_its_seeds(repeated, tmp_path):
     """Repeat 1 equals a run of its own with split.seed + 1 and the test rows drawn with the run's seed."""
     seed = SMALL_CONFIG["split"]["seed"]
-    make_workdir(tmp_path, {"split": {"seed": seed + 1, "test_seed": seed}})
+    make_workdir(tmp_path, deep_update(BUDGETS, {"split": {"seed": seed + 1, "test_seed": seed}}))
     snakemake(tmp_path, "-j", "2", TARGET.file("selected"))
     repeat, alone = artifacts(layout(repeated).repeat(1).root), artifacts(run_dir(tmp_path))
     assert len(repeat) > 20 and set(repeat) <= set(alone)
@@ -219,7 +231,7 @@ def test_a_repeat_is_the_standalone_run_with_its_seeds(repeated, tmp_path):
 def test_a_repeated_run_killed_mid_repeat_resumes_to_the_same_result(repeated, tmp_path):
     workdir = tmp_path / "work"
     make_workdir(workdir, REPEATED)
-    env, (marker,) = hook_env(tmp_path, pause=["*/repeat_001/round_001/importance/shard_00.parquet"])
+    env, (marker,) = hook_env(tmp_path, pause=[str(ANY.repeat(1).importance_shard(1, 0))])
     proc = start(workdir, "-j", "2", env=env, out=tmp_path / "killed.out")
     kill_mid_write(workdir, proc, marker, "an importance shard of repeat 1")
     run(workdir, "--unlock")
