@@ -33,15 +33,20 @@ def import_estimator(path: str, allowed_modules=("sklearn.",)):
     if not isinstance(path, str) or not _DOTTED.fullmatch(path):
         raise RFEError(f"model.estimator must be a dotted class path such as "
                        f"'sklearn.linear_model.Ridge', got {path!r}")
-    if not any(_under(path, prefix) for prefix in allowed_modules):
+    from .boosting import LIBRARIES, missing_package
+
+    if path not in LIBRARIES and not any(_under(path, prefix) for prefix in allowed_modules):
         raise RFEError(
             f"model.estimator '{path}' is not under an allowed module prefix ({', '.join(allowed_modules)}); "
-            "add its package's prefix to model.allowed_modules if you trust it"
+            "add its package's prefix to model.allowed_modules if you trust it (LightGBM's, XGBoost's and "
+            f"CatBoost's regressors are accepted by name: {', '.join(LIBRARIES)})"
         )
     module_name, _, cls_name = path.rpartition(".")
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - ImportError, or whatever the module raises on import
+        if path in LIBRARIES and isinstance(exc, ImportError):
+            raise RFEError(missing_package(path)) from None
         raise RFEError(f"model.estimator '{path}': cannot import module '{module_name}': {exc}") from None
     cls = getattr(module, cls_name, None)
     if cls is None:
@@ -113,15 +118,27 @@ class ModelSpec:
     angle_unit: str | None
     allowed_modules: tuple[str, ...]
     seed: int
+    threads: int | None = None  # the job's threads (LightGBM, XGBoost, CatBoost; see rfe_lib.boosting); jobs set it
+    early_stopping: dict | None = None  # model.early_stopping: rounds, validation_fraction; None: off
 
     def to_params(self) -> dict:
-        """A JSON-able form, passed to jobs through Snakemake ``params:``."""
-        return {"estimator": self.estimator, "params": self.params, "scale": self.scale, "impute": self.impute,
-                "angle_unit": self.angle_unit, "allowed_modules": list(self.allowed_modules), "seed": self.seed}
+        """A JSON-able form, passed to jobs through Snakemake ``params:`` (without ``threads``: each job sets its own
+        from the threads Snakemake gives it)."""
+        out = {"estimator": self.estimator, "params": self.params, "scale": self.scale, "impute": self.impute,
+               "angle_unit": self.angle_unit, "allowed_modules": list(self.allowed_modules), "seed": self.seed}
+        if self.early_stopping is not None:
+            out["early_stopping"] = self.early_stopping
+        return out
 
     @classmethod
     def from_params(cls, d: dict) -> "ModelSpec":
         return cls(**{**d, "allowed_modules": tuple(d["allowed_modules"])})
+
+    def with_threads(self, threads) -> "ModelSpec":
+        """This spec for a job given ``threads`` threads."""
+        import dataclasses
+
+        return dataclasses.replace(self, threads=int(threads))
 
 
 def build_model(spec: ModelSpec, params: dict | None = None):
@@ -134,6 +151,9 @@ def build_model(spec: ModelSpec, params: dict | None = None):
     kwargs = {**spec.params, **(params or {})}
     if "random_state" in cls().get_params() and "random_state" not in kwargs:
         kwargs["random_state"] = spec.seed
+    from .boosting import library_kwargs
+
+    kwargs = library_kwargs(spec.estimator, kwargs, spec.threads, spec.seed)
     model = cls(**kwargs)
     steps = []
     if spec.impute == "median":  # the one choice of IMPUTERS
@@ -194,8 +214,10 @@ def check_grid(spec, grid) -> None:
     if not grids or all(not g for g in grids):
         raise RFEError("hpo.grid is empty: give at least one parameter with a list of values, "
                        "for example {max_iter: [100, 200]}")
+    from .boosting import accepted_params
+
     cls = import_estimator(spec.estimator, spec.allowed_modules)
-    accepted = sorted(cls().get_params(deep=False))
+    accepted = sorted(accepted_params(spec.estimator, cls))
     problems = []
     for name in sorted(spec.params):
         if name not in accepted:

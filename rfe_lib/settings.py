@@ -220,7 +220,8 @@ class Settings:
 
         m = self.model
         return ModelSpec(estimator=m.estimator, params=dict(m.params), scale=m.scale, impute=self.features.impute,
-                         angle_unit=self.target_angle, allowed_modules=tuple(m.allowed_modules), seed=self.split.seed)
+                         angle_unit=self.target_angle, allowed_modules=tuple(m.allowed_modules), seed=self.split.seed,
+                         threads=self.hpo.threads)
 
     def plan_key(self, *extra) -> str:
         """A short hash of every setting the plan depends on (all but :attr:`PRESENTATION`), and of ``extra``."""

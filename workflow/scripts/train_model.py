@@ -24,7 +24,7 @@ def main(smk, log):
     write_parquet(results, smk.output.results)
     write_parquet(best, smk.output.best)
 
-    spec = ModelSpec.from_params(smk.params.model)
+    spec = ModelSpec.from_params(smk.params.model).with_threads(smk.threads)
     features = pd.read_parquet(smk.input.features)["feature"].tolist()
     columns = columns_of(pd.read_parquet(smk.input.feature_map), features)
     params = best_params(best)
