@@ -85,13 +85,13 @@ class AngleRegressor:
     def get_params(self, deep=True):
         return {"estimator": self.estimator, "unit": self.unit}
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         import numpy as np
         from sklearn.base import clone
 
         a = np.asarray(y, dtype=float) * _angle_scale(self.unit)
-        self.sin_ = clone(self.estimator).fit(X, np.sin(a))
-        self.cos_ = clone(self.estimator).fit(X, np.cos(a))
+        self.sin_ = fit_model(clone(self.estimator), X, np.sin(a), sample_weight)
+        self.cos_ = fit_model(clone(self.estimator), X, np.cos(a), sample_weight)
         self.nonnegative_ = bool(np.min(y) >= 0)
         return self
 
@@ -101,6 +101,19 @@ class AngleRegressor:
         a = np.arctan2(self.sin_.predict(X), self.cos_.predict(X)) / _angle_scale(self.unit)
         turn = 360.0 if self.unit == "degrees" else 2.0 * math.pi
         return np.mod(a, turn) if self.nonnegative_ else (a + turn / 2) % turn - turn / 2
+
+
+def fit_model(model, X, y, sample_weight=None):
+    """``model.fit(X, y)``, with ``sample_weight`` (data.weight_column) given to the estimator: through a pipeline's
+    imputation and scaling steps to its final step (which the weights are for; the imputer's medians and the
+    scaler's means stay unweighted), and through :class:`AngleRegressor` to both of its fits."""
+    if sample_weight is None:
+        return model.fit(X, y)
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": sample_weight})
+    return model.fit(X, y, sample_weight=sample_weight)
 
 
 IMPUTERS = ("median",)  # features.impute: fitted on training rows only, inside each CV fold

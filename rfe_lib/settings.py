@@ -64,6 +64,7 @@ class DataSettings(Section):
     features: list | None
     drop: list
     id_column: str | None
+    weight_column: str | None
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class Settings:
 
         d, f = self.data, self.features
         return DataSpec(path=d.path, target=d.target, features=None if d.features is None else tuple(d.features),
-                        drop=tuple(d.drop), id_column=d.id_column, cyclic=dict(f.cyclic), angles=dict(f.angles),
+                        drop=tuple(d.drop), id_column=d.id_column, weight_column=d.weight_column, cyclic=dict(f.cyclic), angles=dict(f.angles),
                         derived={k: dict(v) for k, v in f.derived.items()})
 
     def model_spec(self):

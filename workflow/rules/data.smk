@@ -31,6 +31,7 @@ rule split_data:
         f"{RUN}/logs/split_data.log",
     params:
         target=SETTINGS.data.target,
+        weight=SETTINGS.data.weight_column,
         split=SETTINGS.split.to_dict(),
         code=script_code("split_data"),
     threads: 1
