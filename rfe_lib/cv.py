@@ -185,12 +185,13 @@ def constant_prediction(y_fit, n: int, angle_unit=None, weights=None):
 
 
 def fold_loss(build, data: TrainingData, k: int, metric: str, angle_unit=None, n_columns: int | None = None,
-              fraction: float = 1.0):
+              fraction: float = 1.0, trees: list | None = None):
     """Loss of ``build()`` fitted on fold k's fit rows (or a ``fraction`` of them, see
     :meth:`TrainingData.fit_rows`) and scored on all its held-out rows, and the fit seconds.
 
     Uses the first ``n_columns`` columns of X as they are now (see :meth:`TrainingData.columns_last`);
-    with ``n_columns == 0`` the model is the constant predictor. Leaves the rows rearranged for fold k.
+    with ``n_columns == 0`` the model is the constant predictor. Leaves the rows rearranged for fold k. With
+    ``trees`` (a list), appends the trees the fit kept after early stopping (None without it).
     """
     from .models import fit_model
 
@@ -207,6 +208,10 @@ def fold_loss(build, data: TrainingData, k: int, metric: str, angle_unit=None, n
     fit_model(model, X_fit, y_fit, w_fit)
     seconds = time.perf_counter() - t0
     pred = model.predict(X_held)
+    if trees is not None:
+        from .early_stopping import trees_used
+
+        trees.append(trees_used(model))
     del model
     return loss(y_held, pred, metric, angle_unit, w_held), seconds
 

@@ -168,6 +168,11 @@ def build_model(spec: ModelSpec, params: dict | None = None):
 
     kwargs = library_kwargs(spec.estimator, kwargs, spec.threads, spec.seed)
     model = cls(**kwargs)
+    if spec.early_stopping is not None:  # the last step of the pipeline: it carves its stopping rows from its own rows
+        from .early_stopping import EarlyStopped
+
+        model = EarlyStopped(model, spec.estimator, spec.early_stopping["rounds"],
+                             spec.early_stopping["validation_fraction"], spec.seed)
     steps = []
     if spec.impute == "median":  # the one choice of IMPUTERS
         from sklearn.impute import SimpleImputer

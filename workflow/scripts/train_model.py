@@ -13,6 +13,7 @@ def main(smk, log):
     from rfe_lib.models import ModelSpec
     from rfe_lib.search import from_params
     from rfe_lib.search.results import best_params, grid_edges, search_results
+    from rfe_lib.early_stopping import trees_note
     from rfe_lib.training import fit_and_predict, load_columns, metrics_by_set
 
     search = from_params(smk.params.search)
@@ -30,7 +31,7 @@ def main(smk, log):
     params = best_params(best)
     model, predictions = fit_and_predict(load_columns(smk.input.table, columns), pd.read_parquet(smk.input.split),
                                          spec, params)
-    log.info("fitted %s on %d columns", params, len(columns))
+    log.info("fitted %s on %d columns%s", params, len(columns), trees_note(model))
     with atomic_path(smk.output.model) as tmp:
         joblib.dump({"model": model, "columns": columns, "features": features, "params": params}, tmp)
     write_parquet(predictions, smk.output.predictions)
