@@ -6,6 +6,7 @@ from a fit or from a loss."""
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pandas as pd
@@ -197,3 +198,61 @@ def test_the_split_is_unchanged_and_the_workbook_and_report_say_weighted(weighte
     description = (run / "report" / "description.rst") if (run / "report" / "description.rst").exists() else None
     texts = [p.read_text() for p in (run / "report").rglob("*.rst")] if description is None else [description.read_text()]
     assert any("weighted by the column ``w``" in t for t in texts)
+
+
+# ------------------------------------------------------- permutation importance and halving rungs (in-process)
+
+
+def _ridge_data(n=150, p=3):
+    from rfe_lib.cv import TrainingData
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(n, p))
+    y = X @ np.array([1.0, 2.0, 3.0]) + rng.normal(scale=0.5, size=n)
+    fold = np.arange(n) % 3
+    folds = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(3)]
+    return TrainingData(X=X, y=y, columns=["a", "b", "c"], folds=folds, w=rng.uniform(0, 3, n), subsample_seed=7)
+
+
+def test_permutation_importance_refits_and_scores_with_the_weights(tmp_path):
+    from sklearn.linear_model import Ridge
+
+    from conftest import model_spec
+    from rfe_lib.importance.permutation import Permutation, feature_seed
+
+    d = _ridge_data()
+    X, y, w = d.X.copy(), d.y.copy(), d.w.copy()
+    Permutation(repeats=3, seed=7, round=0).run_shard(
+        d, model_spec("sklearn.linear_model.Ridge"), {"alpha": 1.0}, ["a", "b", "c"], {c: [c] for c in "abc"},
+        "rmse", 0, 1, tmp_path / "p.parquet")
+    got = pd.read_parquet(tmp_path / "p.parquet").set_index("feature")
+    for j, feature in enumerate("abc"):
+        for k, (fit, held) in enumerate(d.folds):
+            model = Ridge(alpha=1.0).fit(X[fit], y[fit], sample_weight=w[fit])
+            rng = np.random.default_rng(feature_seed(7, 0, feature, k))
+            losses = []
+            for _ in range(3):
+                Xh = X[held].copy()
+                Xh[:, j] = Xh[rng.permutation(len(held)), j]
+                losses.append(_rmse(y[held], model.predict(Xh), w[held]))
+            assert got.loc[feature, f"fold_{k}"] == pytest.approx(np.mean(losses), rel=1e-12)
+
+
+def test_a_halving_rung_fits_its_row_subsample_with_its_weights():
+    from sklearn.linear_model import Ridge
+
+    from conftest import model_spec
+    from rfe_lib.grid import param_types
+    from rfe_lib.search.base import Rung
+    from rfe_lib.search.shards import score_batch
+
+    d = _ridge_data()
+    X, y, w = d.X.copy(), d.y.copy(), d.w.copy()
+    grid = {"alpha": [1.0]}
+    row = score_batch([(0, {"alpha": 1.0})], d, model_spec("sklearn.linear_model.Ridge"), "mae", param_types(grid),
+                      Rung(1, resource_fraction=0.5, rows=0.5), 0)[0]
+    for k, (fit, held) in enumerate(d.folds):
+        sub = d.fit_rows(k, 0.5)
+        assert len(sub) == math.ceil(0.5 * len(fit))
+        pred = Ridge(alpha=1.0).fit(X[sub], y[sub], sample_weight=w[sub]).predict(X[held])
+        assert row[f"fold_{k}"] == pytest.approx(np.average(np.abs(pred - y[held]), weights=w[held]), rel=1e-12)
