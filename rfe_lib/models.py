@@ -116,6 +116,16 @@ def fit_model(model, X, y, sample_weight=None):
     return model.fit(X, y, sample_weight=sample_weight)
 
 
+def check_takes_weights(spec) -> None:
+    """Refuse data.weight_column with an estimator whose ``fit`` takes no ``sample_weight``."""
+    import inspect
+
+    cls = import_estimator(spec.estimator, spec.allowed_modules)
+    if "sample_weight" not in inspect.signature(cls.fit).parameters:
+        raise RFEError(f"data.weight_column is set, but model.estimator '{spec.estimator}' takes no sample_weight in "
+                       "its fit: choose an estimator that does, or remove data.weight_column")
+
+
 IMPUTERS = ("median",)  # features.impute: fitted on training rows only, inside each CV fold
 
 

@@ -207,6 +207,11 @@ def test_the_logs_are_quiet_no_files_are_left_and_no_job_oversubscribes(boost_ru
         for noise in ("[LightGBM]", "learn:", "validation_0", "Warning"):
             assert noise not in text, f"{log}: {noise!r} in the log"
     assert not (workdir / "catboost_info").exists()
+    # the final model's job (hpo.threads: 1) set the library's thread parameter to its one thread
+    import joblib
+
+    model = joblib.load(run / "round_000" / "model" / "model.joblib")["model"]
+    assert model.get_params()[THREADS[path]] == 1
     # CPU time over wall time of every modelling job given one thread (hpo.threads, importance.threads: 1)
     for tsv in (run / "benchmarks").rglob("*shard_*.tsv"):
         row = pd.read_csv(tsv, sep="\t").iloc[0]

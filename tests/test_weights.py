@@ -75,6 +75,18 @@ def test_the_weight_column_is_never_a_feature(tmp_path, monkeypatch):
     assert "w" not in plan.features and "temp" in plan.features
 
 
+def test_an_estimator_that_takes_no_weights_is_refused(tmp_path, monkeypatch):
+    from _reliability import parse_time_checks
+
+    monkeypatch.chdir(tmp_path)
+    weighted_frame(300).to_parquet("data.parquet", index=False)
+    cfg = config()
+    cfg["model"] = {"estimator": "sklearn.neighbors.KNeighborsRegressor"}
+    cfg["hpo"]["grid"] = {"n_neighbors": [5]}
+    with pytest.raises(RFEError, match="KNeighborsRegressor' takes no sample_weight"):
+        parse_time_checks(cfg)
+
+
 def test_weighted_metrics_equal_np_average():
     from rfe_lib.metrics import loss, metric_row
 
