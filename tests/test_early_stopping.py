@@ -126,3 +126,54 @@ def test_the_final_model_stops_early_on_its_own_training_rows():
     own, n_trees = own_fit(spec.estimator, 0.5, np.asfortranarray(d.X[:180]), d.y[:180], None)
     assert model.n_trees_ == n_trees
     assert pred["y_pred"].to_numpy()[180:] == pytest.approx(own.predict(d.X[180:]), rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ a real run (LightGBM, 2 rounds)
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory):
+    import copy
+
+    import yaml
+
+    from conftest import SMALL_CONFIG, make_workdir, snakemake
+
+    workdir = tmp_path_factory.mktemp("stopped")
+    make_workdir(workdir, n_rows=600)
+    cfg = copy.deepcopy(SMALL_CONFIG)
+    cfg["model"] = {"estimator": "lightgbm.LGBMRegressor", "params": {"n_estimators": 200, "min_child_samples": 5},
+                    "early_stopping": {"rounds": 3, "validation_fraction": 0.2}}
+    cfg["hpo"]["grid"] = {"learning_rate": [0.3, 0.8]}
+    cfg["rfe"] = {"step": 1, "min_features": 4}
+    cfg["plots"] = {"top_features": 0}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    snakemake(workdir, "-j", "2")
+    return workdir
+
+
+@pytest.mark.slow
+def test_a_run_records_the_trees_each_configuration_used(stopped_run):
+    from conftest import read_run
+
+    run = read_run(stopped_run)
+    table = pd.read_parquet(run / "data" / "features.parquet")
+    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
+    features = set(pd.read_parquet(run / "round_000" / "features.parquet")["feature"])
+    columns = [c for f, c in zip(fmap["feature"], fmap["column"]) if f in features]
+    split = pd.read_parquet(run / "split" / "indices.parquet")
+    train = split[split["set"] == "train"]
+    X = table[columns].to_numpy(dtype=float)[train["row"].to_numpy()]
+    y, fold = train["y"].to_numpy(dtype=float), train["fold"].to_numpy()
+    results = pd.read_parquet(run / "round_000" / "hpo" / "results.parquet")
+    for i, lr in enumerate([0.3, 0.8]):
+        trees, losses = [], []
+        for k in range(3):
+            fit, held = fold != k, fold == k  # the stopping rows come from the fold's fitting rows alone
+            m, n = own_fit("lightgbm.LGBMRegressor", lr, np.asfortranarray(X[fit]), y[fit], None)
+            trees.append(n)
+            losses.append(float(np.sqrt(np.mean((m.predict(X[held]) - y[held]) ** 2))))
+        row = results[results["config_id"] == i].iloc[0]
+        assert row["trees_used"] == pytest.approx(np.mean(trees)) and row["trees_used"] < 200
+        assert [row[f"fold_{k}"] for k in range(3)] == pytest.approx(losses, rel=1e-9)
+    assert "early stopping kept" in (run / "logs" / "round_000" / "train_model.log").read_text()
