@@ -216,3 +216,22 @@ def test_the_logs_are_quiet_no_files_are_left_and_no_job_oversubscribes(boost_ru
     for tsv in (run / "benchmarks").rglob("*shard_*.tsv"):
         row = pd.read_csv(tsv, sep="\t").iloc[0]
         assert row["cpu_time"] <= 1.3 * row["s"] + 0.5, f"{tsv.name}: {row['cpu_time']} s CPU in {row['s']} s"
+
+
+@pytest.mark.slow
+def test_the_same_results_with_other_shard_and_thread_counts(boost_run, tmp_path):
+    """The same config with 2 HPO and importance shards and 2 threads per job gives the same losses, importances and
+    predictions (the libraries' fits do not depend on the thread count, checked end to end)."""
+    path, workdir = boost_run
+    make_workdir(tmp_path, n_rows=600)
+    cfg = boost_config(path)
+    cfg["hpo"].update(shards=2, threads=2)
+    cfg["importance"] = {"shards": 2, "threads": 2}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    snakemake(tmp_path, "-j", "2")
+    a, b = read_run(workdir), read_run(tmp_path)
+    for r in ("round_000", "round_001"):
+        ra, rb = (pd.read_parquet(x / r / "hpo" / "results.parquet").drop(columns="fit_seconds") for x in (a, b))
+        pd.testing.assert_frame_equal(ra, rb)
+        for part in ("importance/importance.parquet", "model/predictions.parquet", "eval/metrics.parquet"):
+            pd.testing.assert_frame_equal(pd.read_parquet(a / r / part), pd.read_parquet(b / r / part))
