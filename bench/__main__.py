@@ -9,7 +9,8 @@ same folds, and the bundled example end to end; needs ``pip install -e '.[bench]
 and a no-op rerun of a long run), ``formats`` (Parquet vs xlsx), ``budget`` (what the budgets of issues 12 and 13
 save and lose on real tables, about 50 minutes; not part of ``all``; its own options, ``python -m bench budget -h``),
 ``repeats`` (repeats of the elimination against a single run on the same tables, over three test splits; not part
-of ``all``; ``python -m bench repeats -h``). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
+of ``all``; ``python -m bench repeats -h``), ``boost`` (LightGBM, XGBoost and CatBoost against HistGradientBoosting:
+one fit, one round, the plan's estimate; not part of ``all``). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
 busy cores); the full mode uses the sizes of the issue and takes two to three hours on 2 cores.
 """
@@ -91,6 +92,10 @@ def main(argv=None) -> None:
 
         repeats.main(argv[1:])
         return
+    if argv[:1] == ["boost"]:  # LightGBM, XGBoost, CatBoost vs HistGradientBoosting (issue 21): bench/boost.py
+        from . import boost
+
+        return boost.main(argv[1:])
     if argv[:1] == ["budget"]:  # its own options (--datasets, --parts, --reuse): bench/budget.py
         from . import budget
         from .report import write

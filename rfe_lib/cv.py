@@ -27,6 +27,7 @@ class TrainingData:
     columns: list      # model column names, in X's column order
     folds: list        # [(fit positions, held-out positions)] into the train rows
     subsample_seed: int = 0  # seeds the row subsamples of successive halving (the run's split.seed)
+    w: "object" = None  # (n_train,) float64 sample weights (data.weight_column), or None: every row weighs the same
 
     def __post_init__(self):
         import numpy as np
@@ -163,44 +164,56 @@ def load_training(features_path, split_path, columns, n_folds: int, seed: int = 
     split = pd.read_parquet(split_path)
     train_rows = split.loc[split["set"] == "train", "row"].to_numpy()
     y = split.loc[split["set"] == "train", "y"].to_numpy(dtype=float)
+    w = split.loc[split["set"] == "train", "weight"].to_numpy(dtype=float) if "weight" in split.columns else None
     pf = pq.ParquetFile(features_path)
     X = np.empty((len(train_rows), len(columns)), dtype=np.float64, order="F")
     for j, col in enumerate(columns):
         values = pf.read(columns=[col]).column(0).to_numpy(zero_copy_only=False)
         np.take(values, train_rows, out=X[:, j])
         del values
-    return TrainingData(X=X, y=y, columns=list(columns), folds=fold_indices(split, n_folds), subsample_seed=seed)
+    return TrainingData(X=X, y=y, columns=list(columns), folds=fold_indices(split, n_folds), subsample_seed=seed,
+                        w=w)
 
 
-def constant_prediction(y_fit, n: int, angle_unit=None):
-    """The best constant guess: the mean, or the circular mean for an angle target."""
+def constant_prediction(y_fit, n: int, angle_unit=None, weights=None):
+    """The best constant guess: the (weighted) mean, or the circular mean for an angle target."""
     import numpy as np
 
     if angle_unit is None:
-        return np.full(n, float(np.mean(y_fit)))
-    return np.full(n, circular_mean(y_fit, angle_unit))
+        return np.full(n, float(np.mean(y_fit) if weights is None else np.average(y_fit, weights=weights)))
+    return np.full(n, circular_mean(y_fit, angle_unit, weights))
 
 
 def fold_loss(build, data: TrainingData, k: int, metric: str, angle_unit=None, n_columns: int | None = None,
-              fraction: float = 1.0):
+              fraction: float = 1.0, trees: list | None = None):
     """Loss of ``build()`` fitted on fold k's fit rows (or a ``fraction`` of them, see
     :meth:`TrainingData.fit_rows`) and scored on all its held-out rows, and the fit seconds.
 
     Uses the first ``n_columns`` columns of X as they are now (see :meth:`TrainingData.columns_last`);
-    with ``n_columns == 0`` the model is the constant predictor. Leaves the rows rearranged for fold k.
+    with ``n_columns == 0`` the model is the constant predictor. Leaves the rows rearranged for fold k. With
+    ``trees`` (a list), appends the trees the fit kept after early stopping (None without it).
     """
+    from .models import fit_model
+
     held_idx = data.folds[k][1]
-    y_fit, y_held = data.y[data.fit_rows(k, fraction)], data.y[held_idx]
+    fit_idx = data.fit_rows(k, fraction)
+    y_fit, y_held = data.y[fit_idx], data.y[held_idx]
+    w_fit, w_held = (None, None) if data.w is None else (data.w[fit_idx], data.w[held_idx])
     if n_columns == 0:
-        return loss(y_held, constant_prediction(y_fit, len(held_idx), angle_unit), metric, angle_unit), 0.0
+        return loss(y_held, constant_prediction(y_fit, len(held_idx), angle_unit, w_fit), metric, angle_unit,
+                    w_held), 0.0
     X_fit, X_held = data.fold_views(k, n_columns, fraction)
     model = build()
     t0 = time.perf_counter()
-    model.fit(X_fit, y_fit)
+    fit_model(model, X_fit, y_fit, w_fit)
     seconds = time.perf_counter() - t0
     pred = model.predict(X_held)
+    if trees is not None:
+        from .early_stopping import trees_used
+
+        trees.append(trees_used(model))
     del model
-    return loss(y_held, pred, metric, angle_unit), seconds
+    return loss(y_held, pred, metric, angle_unit, w_held), seconds
 
 
 def cv_losses(build, data: TrainingData, metric: str, angle_unit=None, keep=None):

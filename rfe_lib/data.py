@@ -33,6 +33,7 @@ class DataSpec:
     cyclic: dict
     angles: dict
     derived: dict
+    weight_column: str | None = None  # data.weight_column: never a feature
 
     def to_dict(self) -> dict:
         return {**asdict(self), "features": None if self.features is None else list(self.features),
@@ -119,7 +120,7 @@ def candidate_features(names, spec: DataSpec) -> list[str]:
     """Feature columns before validation: ``data.features``, or every column but target, id and drops."""
     if spec.features is not None:
         return list(spec.features)
-    skip = {spec.target, spec.id_column, *spec.drop}
+    skip = {spec.target, spec.id_column, spec.weight_column, *spec.drop}
     return [n for n in names if n not in skip]
 
 
@@ -140,6 +141,14 @@ def check_columns(names, spec: DataSpec) -> list[dict]:
     need(spec.target, "data.target")
     if spec.id_column is not None:
         need(spec.id_column, "data.id_column")
+    if spec.weight_column is not None:
+        need(spec.weight_column, "data.weight_column")
+        if spec.weight_column == spec.target:
+            rows.append(_row(spec.weight_column, "weight", "error", "data.weight_column must not be the target"))
+        if spec.weight_column in (spec.features or ()):
+            rows.append(_row(spec.weight_column, "weight", "error",
+                             f"data.weight_column '{spec.weight_column}' is listed in data.features: the weights are "
+                             "never a feature; remove it from data.features"))
     for col in spec.drop:
         need(col, "data.drop names")
     for col in spec.features or ():
@@ -203,6 +212,9 @@ def validate_table(df, spec: DataSpec) -> tuple[list[dict], list[str]]:
             else:
                 rows.append(_row(spec.target, "target", "ok", f"{len(yv)} values in [{yv.min():g}, {yv.max():g}]"))
 
+    if spec.weight_column is not None:
+        rows.extend(_weight_rows(df[spec.weight_column], spec.weight_column))
+
     features = candidate_features(names, spec)
     if not features:
         rows.append(_row("", "features", "error", "no feature columns: the file has only the target/id/dropped columns"))
@@ -239,6 +251,27 @@ def validate_table(df, spec: DataSpec) -> tuple[list[dict], list[str]]:
     if not any(r["status"] == "error" for r in rows):
         rows.append(_row("", "summary", "ok", f"{len(df)} rows, {len(kept)} feature columns kept"))
     return rows, kept
+
+
+def _weight_rows(w, name: str) -> list[dict]:
+    """The checks of data.weight_column: numeric, finite, non-negative, not all zero."""
+    import numpy as np
+    import pandas as pd
+
+    if not (pd.api.types.is_numeric_dtype(w) and not pd.api.types.is_bool_dtype(w)):
+        return [_row(name, "weight", "error", f"data.weight_column '{name}' must be numeric; it has dtype {w.dtype}")]
+    v = w.to_numpy(dtype=float, na_value=np.nan)
+    n_nan, n_inf = int(np.isnan(v).sum()), int(np.isinf(v).sum())
+    if n_nan or n_inf:
+        return [_row(name, "weight", "error", f"data.weight_column '{name}' has {n_nan} missing (NaN) and {n_inf} "
+                     "infinite values: every weight must be a finite number; fix or drop those rows")]
+    if (v < 0).any():
+        return [_row(name, "weight", "error", f"data.weight_column '{name}' has {int((v < 0).sum())} negative "
+                     f"values (the smallest is {v.min():g}): weights must be zero or positive")]
+    if not (v > 0).any():
+        return [_row(name, "weight", "error", f"data.weight_column '{name}' is zero in every row: "
+                     "at least one row must weigh something")]
+    return [_row(name, "weight", "ok", f"weights in [{v.min():g}, {v.max():g}], {int((v == 0).sum())} zero")]
 
 
 def raise_for_errors(rows, path) -> None:

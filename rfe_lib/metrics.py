@@ -3,6 +3,11 @@
 For an angle target every error is wrapped into [-half, half) where half is 180 (degrees) or pi
 (radians) *before* any metric is computed, so a prediction of 359 degrees for 1 degree is an error of
 -2, not 358.
+
+With sample weights (``data.weight_column``) every loss and metric is weighted: means are ``np.average`` with the
+weights, medians and percentiles are weighted quantiles (the smallest value whose cumulative weight reaches the
+share, numpy's ``inverted_cdf``), ``r2`` compares weighted sums of squares, and ``within_<t>`` is the weighted share.
+Without weights (``weights=None``) the unweighted formulas run unchanged.
 """
 
 from __future__ import annotations
@@ -26,11 +31,21 @@ def half_turn(unit: str | None) -> float | None:
     raise ValueError(f"angle unit must be one of {', '.join(ANGLE_UNITS)}, got {unit!r}")
 
 
-def circular_mean(angles, unit: str) -> float:
-    """The mean direction of ``angles`` (in ``unit``): the angle of the mean of their unit vectors."""
+def circular_mean(angles, unit: str, weights=None) -> float:
+    """The mean direction of ``angles`` (in ``unit``): the angle of the (weighted) mean of their unit vectors."""
     scale = math.pi / half_turn(unit)
     angles = np.asarray(angles, dtype=float) * scale
+    if weights is not None:
+        return math.atan2(np.average(np.sin(angles), weights=weights),
+                          np.average(np.cos(angles), weights=weights)) / scale
     return math.atan2(np.sin(angles).mean(), np.cos(angles).mean()) / scale
+
+
+def weighted_quantile(values, q: float, weights) -> float:
+    """The ``q`` quantile of ``values`` under ``weights``: the smallest value whose cumulative weight reaches ``q``
+    of the total (numpy's ``inverted_cdf``; with equal weights, the lower of the two middle values for a median)."""
+    return float(np.quantile(np.asarray(values, dtype=float), q, weights=np.asarray(weights, dtype=float),
+                             method="inverted_cdf"))
 
 
 def wrap(values, half: float):
@@ -46,9 +61,20 @@ def errors(y_true, y_pred, angle_unit: str | None = None):
     return wrap(err, half) if half is not None else err
 
 
-def loss_from_errors(err, metric: str) -> float:
-    """The loss named ``metric`` (lower is better) of an error vector."""
+def loss_from_errors(err, metric: str, weights=None) -> float:
+    """The loss named ``metric`` (lower is better) of an error vector (weighted with ``weights``)."""
     err = np.asarray(err, dtype=float)
+    if weights is not None:
+        w = np.asarray(weights, dtype=float)
+        if metric == "rmse":
+            return float(np.sqrt(np.average(err**2, weights=w)))
+        if metric == "mse":
+            return float(np.average(err**2, weights=w))
+        if metric == "mae":
+            return float(np.average(np.abs(err), weights=w))
+        if metric == "median_ae":
+            return weighted_quantile(np.abs(err), 0.5, w)
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(LOSSES)}")
     if metric == "rmse":
         return float(np.sqrt(np.mean(err**2)))
     if metric == "mse":
@@ -60,8 +86,8 @@ def loss_from_errors(err, metric: str) -> float:
     raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(LOSSES)}")
 
 
-def loss(y_true, y_pred, metric: str, angle_unit: str | None = None) -> float:
-    return loss_from_errors(errors(y_true, y_pred, angle_unit), metric)
+def loss(y_true, y_pred, metric: str, angle_unit: str | None = None, weights=None) -> float:
+    return loss_from_errors(errors(y_true, y_pred, angle_unit), metric, weights)
 
 
 def tolerance_column(tol: float) -> str:
@@ -69,8 +95,12 @@ def tolerance_column(tol: float) -> str:
     return f"within_{float(tol):g}"
 
 
-def metric_row(y_true, y_pred, tolerances, angle_unit: str | None = None) -> dict:
-    """Every evaluation metric of one set of predictions, as a dict of floats."""
+def metric_row(y_true, y_pred, tolerances, angle_unit: str | None = None, weights=None) -> dict:
+    """Every evaluation metric of one set of predictions, as a dict of floats (weighted with ``weights``; ``n``
+    counts rows)."""
+    if weights is not None and len(weights):
+        return _weighted_metric_row(np.asarray(y_true, dtype=float), y_pred, tolerances, angle_unit,
+                                    np.asarray(weights, dtype=float))
     y_true = np.asarray(y_true, dtype=float)
     err = errors(y_true, y_pred, angle_unit)
     abs_err = np.abs(err)
@@ -98,4 +128,26 @@ def metric_row(y_true, y_pred, tolerances, angle_unit: str | None = None) -> dic
         p95_ae=float(np.percentile(abs_err, 95)),
     )
     row.update({tolerance_column(t): float(np.mean(abs_err <= t)) for t in tolerances})
+    return row
+
+
+def _weighted_metric_row(y_true, y_pred, tolerances, angle_unit, w) -> dict:
+    err = errors(y_true, y_pred, angle_unit)
+    abs_err = np.abs(err)
+    half = half_turn(angle_unit)
+    if half is None:
+        deviations = y_true - np.average(y_true, weights=w)
+    else:
+        deviations = wrap(y_true - circular_mean(y_true, angle_unit, w), half)
+    ss_tot = float(np.sum(w * deviations**2))
+    ss_res = float(np.sum(w * err**2))
+    row = {"n": len(err),
+           "rmse": float(np.sqrt(np.average(err**2, weights=w))),
+           "mae": float(np.average(abs_err, weights=w)),
+           "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+           "bias": float(np.average(err, weights=w)),
+           "median_ae": weighted_quantile(abs_err, 0.5, w),
+           "p90_ae": weighted_quantile(abs_err, 0.9, w),
+           "p95_ae": weighted_quantile(abs_err, 0.95, w)}
+    row.update({tolerance_column(t): float(np.average(abs_err <= t, weights=w)) for t in tolerances})
     return row

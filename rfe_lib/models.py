@@ -33,15 +33,20 @@ def import_estimator(path: str, allowed_modules=("sklearn.",)):
     if not isinstance(path, str) or not _DOTTED.fullmatch(path):
         raise RFEError(f"model.estimator must be a dotted class path such as "
                        f"'sklearn.linear_model.Ridge', got {path!r}")
-    if not any(_under(path, prefix) for prefix in allowed_modules):
+    from .boosting import LIBRARIES, missing_package
+
+    if path not in LIBRARIES and not any(_under(path, prefix) for prefix in allowed_modules):
         raise RFEError(
             f"model.estimator '{path}' is not under an allowed module prefix ({', '.join(allowed_modules)}); "
-            "add its package's prefix to model.allowed_modules if you trust it"
+            "add its package's prefix to model.allowed_modules if you trust it (LightGBM's, XGBoost's and "
+            f"CatBoost's regressors are accepted by name: {', '.join(LIBRARIES)})"
         )
     module_name, _, cls_name = path.rpartition(".")
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - ImportError, or whatever the module raises on import
+        if path in LIBRARIES and isinstance(exc, ImportError):
+            raise RFEError(missing_package(path)) from None
         raise RFEError(f"model.estimator '{path}': cannot import module '{module_name}': {exc}") from None
     cls = getattr(module, cls_name, None)
     if cls is None:
@@ -80,13 +85,13 @@ class AngleRegressor:
     def get_params(self, deep=True):
         return {"estimator": self.estimator, "unit": self.unit}
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         import numpy as np
         from sklearn.base import clone
 
         a = np.asarray(y, dtype=float) * _angle_scale(self.unit)
-        self.sin_ = clone(self.estimator).fit(X, np.sin(a))
-        self.cos_ = clone(self.estimator).fit(X, np.cos(a))
+        self.sin_ = fit_model(clone(self.estimator), X, np.sin(a), sample_weight)
+        self.cos_ = fit_model(clone(self.estimator), X, np.cos(a), sample_weight)
         self.nonnegative_ = bool(np.min(y) >= 0)
         return self
 
@@ -96,6 +101,29 @@ class AngleRegressor:
         a = np.arctan2(self.sin_.predict(X), self.cos_.predict(X)) / _angle_scale(self.unit)
         turn = 360.0 if self.unit == "degrees" else 2.0 * math.pi
         return np.mod(a, turn) if self.nonnegative_ else (a + turn / 2) % turn - turn / 2
+
+
+def fit_model(model, X, y, sample_weight=None):
+    """``model.fit(X, y)``, with ``sample_weight`` (data.weight_column) given to the estimator: through a pipeline's
+    imputation and scaling steps to its final step (which the weights are for; the imputer's medians and the
+    scaler's means stay unweighted), and through :class:`AngleRegressor` to both of its fits."""
+    if sample_weight is None:
+        return model.fit(X, y)
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": sample_weight})
+    return model.fit(X, y, sample_weight=sample_weight)
+
+
+def check_takes_weights(spec) -> None:
+    """Refuse data.weight_column with an estimator whose ``fit`` takes no ``sample_weight``."""
+    import inspect
+
+    cls = import_estimator(spec.estimator, spec.allowed_modules)
+    if "sample_weight" not in inspect.signature(cls.fit).parameters:
+        raise RFEError(f"data.weight_column is set, but model.estimator '{spec.estimator}' takes no sample_weight in "
+                       "its fit: choose an estimator that does, or remove data.weight_column")
 
 
 IMPUTERS = ("median",)  # features.impute: fitted on training rows only, inside each CV fold
@@ -113,15 +141,27 @@ class ModelSpec:
     angle_unit: str | None
     allowed_modules: tuple[str, ...]
     seed: int
+    threads: int | None = None  # the job's threads (LightGBM, XGBoost, CatBoost; see rfe_lib.boosting); jobs set it
+    early_stopping: dict | None = None  # model.early_stopping: rounds, validation_fraction; None: off
 
     def to_params(self) -> dict:
-        """A JSON-able form, passed to jobs through Snakemake ``params:``."""
-        return {"estimator": self.estimator, "params": self.params, "scale": self.scale, "impute": self.impute,
-                "angle_unit": self.angle_unit, "allowed_modules": list(self.allowed_modules), "seed": self.seed}
+        """A JSON-able form, passed to jobs through Snakemake ``params:`` (without ``threads``: each job sets its own
+        from the threads Snakemake gives it)."""
+        out = {"estimator": self.estimator, "params": self.params, "scale": self.scale, "impute": self.impute,
+               "angle_unit": self.angle_unit, "allowed_modules": list(self.allowed_modules), "seed": self.seed}
+        if self.early_stopping is not None:
+            out["early_stopping"] = self.early_stopping
+        return out
 
     @classmethod
     def from_params(cls, d: dict) -> "ModelSpec":
         return cls(**{**d, "allowed_modules": tuple(d["allowed_modules"])})
+
+    def with_threads(self, threads) -> "ModelSpec":
+        """This spec for a job given ``threads`` threads."""
+        import dataclasses
+
+        return dataclasses.replace(self, threads=int(threads))
 
 
 def build_model(spec: ModelSpec, params: dict | None = None):
@@ -134,7 +174,15 @@ def build_model(spec: ModelSpec, params: dict | None = None):
     kwargs = {**spec.params, **(params or {})}
     if "random_state" in cls().get_params() and "random_state" not in kwargs:
         kwargs["random_state"] = spec.seed
+    from .boosting import library_kwargs
+
+    kwargs = library_kwargs(spec.estimator, kwargs, spec.threads, spec.seed)
     model = cls(**kwargs)
+    if spec.early_stopping is not None:  # the last step of the pipeline: it carves its stopping rows from its own rows
+        from .early_stopping import EarlyStopped
+
+        model = EarlyStopped(model, spec.estimator, spec.early_stopping["rounds"],
+                             spec.early_stopping["validation_fraction"], spec.seed)
     steps = []
     if spec.impute == "median":  # the one choice of IMPUTERS
         from sklearn.impute import SimpleImputer
@@ -194,8 +242,10 @@ def check_grid(spec, grid) -> None:
     if not grids or all(not g for g in grids):
         raise RFEError("hpo.grid is empty: give at least one parameter with a list of values, "
                        "for example {max_iter: [100, 200]}")
+    from .boosting import accepted_params
+
     cls = import_estimator(spec.estimator, spec.allowed_modules)
-    accepted = sorted(cls().get_params(deep=False))
+    accepted = sorted(accepted_params(spec.estimator, cls))
     problems = []
     for name in sorted(spec.params):
         if name not in accepted:

@@ -64,6 +64,7 @@ class DataSettings(Section):
     features: list | None
     drop: list
     id_column: str | None
+    weight_column: str | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class ModelSettings(Section):
     params: dict
     scale: bool
     allowed_modules: list
+    early_stopping: dict | None  # rounds, validation_fraction (see rfe_lib/early_stopping.py); None: off
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,12 @@ class Settings:
         if s.test_fraction + s.val_fraction >= 0.9:
             raise RFEError(f"split.test_fraction + split.val_fraction = {s.test_fraction + s.val_fraction:g}: "
                            "they must leave at least 10% of the rows for training")
+        if self.model.early_stopping is not None:
+            from .early_stopping import SUPPORTED
+
+            if self.model.estimator not in SUPPORTED:
+                raise RFEError(f"model.early_stopping works with {', '.join(SUPPORTED)}, not model.estimator "
+                               f"'{self.model.estimator}': choose one of those estimators or remove model.early_stopping")
         tol = self.evaluation.tolerances
         if len(set(tol)) != len(tol):
             raise RFEError(f"evaluation.tolerances has duplicates: {tol}")
@@ -213,7 +221,7 @@ class Settings:
 
         d, f = self.data, self.features
         return DataSpec(path=d.path, target=d.target, features=None if d.features is None else tuple(d.features),
-                        drop=tuple(d.drop), id_column=d.id_column, cyclic=dict(f.cyclic), angles=dict(f.angles),
+                        drop=tuple(d.drop), id_column=d.id_column, weight_column=d.weight_column, cyclic=dict(f.cyclic), angles=dict(f.angles),
                         derived={k: dict(v) for k, v in f.derived.items()})
 
     def model_spec(self):
@@ -222,7 +230,8 @@ class Settings:
 
         m = self.model
         return ModelSpec(estimator=m.estimator, params=dict(m.params), scale=m.scale, impute=self.features.impute,
-                         angle_unit=self.target_angle, allowed_modules=tuple(m.allowed_modules), seed=self.split.seed)
+                         angle_unit=self.target_angle, allowed_modules=tuple(m.allowed_modules), seed=self.split.seed,
+                         threads=self.hpo.threads, early_stopping=m.early_stopping)
 
     def plan_key(self, *extra) -> str:
         """A short hash of every setting the plan depends on (all but :attr:`PRESENTATION`), and of ``extra``."""

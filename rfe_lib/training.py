@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import RFEError
 from .metrics import errors
-from .models import ModelSpec, build_model
+from .models import ModelSpec, build_model, fit_model
 
 
 def load_columns(features_path, columns):
@@ -34,6 +34,7 @@ def fit_and_predict(X, split, spec: ModelSpec, params: dict):
 
     train = (split["set"] == "train").to_numpy()
     y = split["y"].to_numpy(dtype=float)
+    w = split["weight"].to_numpy(dtype=float) if "weight" in split.columns else None
     if X.shape[1] == 0:
         raise RFEError("a round has no feature columns left to fit")
     train_pos, other_pos = np.flatnonzero(train), np.flatnonzero(~train)
@@ -42,7 +43,7 @@ def fit_and_predict(X, split, spec: ModelSpec, params: dict):
     pred = np.empty(len(y), dtype=float)
     try:
         X_train, X_other = data.fold_views(0)
-        model.fit(X_train, y[train_pos])
+        fit_model(model, X_train, y[train_pos], None if w is None else w[train_pos])
         pred[train_pos] = model.predict(X_train)
         if len(other_pos):
             pred[other_pos] = model.predict(X_other)
@@ -50,6 +51,8 @@ def fit_and_predict(X, split, spec: ModelSpec, params: dict):
         data.restore_rows()
     out = pd.DataFrame({"row": split["row"].to_numpy(), "set": split["set"].to_numpy(), "y_true": y, "y_pred": pred})
     out["error"] = errors(y, pred, spec.angle_unit)
+    if w is not None:
+        out["weight"] = w
     return model, out
 
 
@@ -63,7 +66,8 @@ def metrics_by_set(predictions, tolerances, angle_unit=None):
     rows = []
     for name in SETS:
         part = predictions[predictions["set"] == name]
-        rows.append({"set": name, **metric_row(part["y_true"], part["y_pred"], tolerances, angle_unit)})
+        weights = part["weight"].to_numpy(dtype=float) if "weight" in part.columns else None
+        rows.append({"set": name, **metric_row(part["y_true"], part["y_pred"], tolerances, angle_unit, weights)})
     return pd.DataFrame(rows)
 
 

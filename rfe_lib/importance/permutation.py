@@ -59,7 +59,7 @@ class Permutation(ImportanceMethod):
 
         from ..io import ParquetBatchWriter
         from ..metrics import loss
-        from ..models import build_model
+        from ..models import build_model, fit_model
         from ..progress import Progress
         from ..schedule import shard_items
         from ..vocab import fold_column
@@ -75,9 +75,10 @@ class Permutation(ImportanceMethod):
             for k in range(n_folds):
                 X_fit, X_held = data.fold_views(k)
                 y_fit, y_held = data.y[data.fit_rows(k)], data.y[data.folds[k][1]]
+                w_fit, w_held = (None, None) if data.w is None else (data.w[data.fit_rows(k)], data.w[data.folds[k][1]])
                 model = build_model(spec, params)
                 t0 = time.perf_counter()
-                model.fit(X_fit, y_fit)
+                fit_model(model, X_fit, y_fit, w_fit)
                 seconds += time.perf_counter() - t0
                 for feature in mine:
                     columns = [position[c] for c in feature_columns[feature]]
@@ -85,7 +86,7 @@ class Permutation(ImportanceMethod):
                     losses = []
                     for _ in range(self.repeats):
                         with data.held_rows_shuffled(k, columns, rng.permutation(len(y_held))):
-                            losses.append(loss(y_held, model.predict(X_held), metric, spec.angle_unit))
+                            losses.append(loss(y_held, model.predict(X_held), metric, spec.angle_unit, w_held))
                     shuffled[feature].append(float(np.mean(losses)))
                 del model
                 progress.step()

@@ -47,6 +47,10 @@ def _check_data(settings, spec):
     from ..models import check_grid
 
     check_grid(settings.model_spec(), settings.hpo.grid)
+    if settings.data.weight_column is not None:
+        from ..models import check_takes_weights
+
+        check_takes_weights(settings.model_spec())
     df = read_table(spec.path)
     rows, kept = validate_table(df, spec)
     raise_for_errors(rows, spec.path)

@@ -23,7 +23,8 @@ def run_facts(settings, plan, search) -> dict:
             "tolerances": list(settings.evaluation.tolerances), "n_rows": plan.n_rows, "n_rounds": plan.n_rounds,
             "schedule": list(plan.schedule), "n_configs": plan.n_configs, "search": search.describe(),
             "carry": search.carry_top, "full_rounds": full if len(full) < plan.n_rounds else None,
-            "repeats": settings.rfe.repeats}
+            "repeats": settings.rfe.repeats,
+            **({"weights": settings.data.weight_column} if settings.data.weight_column else {})}
 
 
 def template_name(repeats: int) -> str:

@@ -9,11 +9,12 @@ from .tables import config_table, hpo_table, importance_sheet, per_round, report
 
 
 def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions: bool, run_dir,
-                    workflow_dir, methods: list[str] | None = None) -> dict[str, pd.DataFrame]:
+                    workflow_dir, methods: list[str] | None = None, weights: str | None = None) -> dict[str, pd.DataFrame]:
     """Every sheet of ``report.xlsx``, in order. ``inputs`` as for :func:`~rfe_lib.report.tables.report_tables`,
     plus ``best`` and ``results`` (one path per round), ``validation``, ``data`` (the input file) and, with
     ``with_predictions``, ``predictions`` (one path per round; the selected round's go into a Predictions sheet);
-    ``methods``: the importance method of each round."""
+    ``methods``: the importance method of each round; ``weights``: data.weight_column (the sheets that show losses
+    then say they are weighted)."""
     tables = report_tables(inputs)
     selected = pd.read_parquet(inputs["selected"])
     r = selected_round(selected)
@@ -29,6 +30,10 @@ def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions:
         "Provenance": provenance_table(run_dir=run_dir, data_path=inputs["data"], workflow_dir=workflow_dir),
         "Validation": pd.read_parquet(inputs["validation"]),
     }
+    if weights:  # data.weight_column: say it on the sheets that show losses and metrics
+        note = f"weighted by the column '{weights}'"
+        for name in ("Summary", "Selected", "HPO", "Importance", "Metrics"):
+            sheets[name] = sheets[name].assign(losses=note)
     if with_predictions:
         pred = pd.read_parquet(inputs["predictions"][r])
         pred.insert(0, "round", r)

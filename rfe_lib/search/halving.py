@@ -5,7 +5,7 @@ rung scores its survivors with the full resource, on every row of every fold, ex
 
 The resource (``hpo.halving.resource``) is ``n_samples`` (a subsample of each fold's fitting rows; the held-out rows
 are always all of them) or an integer parameter of the estimator (``max_iter`` of boosting, ``n_estimators`` of a
-forest); ``auto`` picks the estimator's iteration parameter when it has one (for boosting, fewer rows hardly cost less
+forest, LightGBM and XGBoost, CatBoost's ``iterations``); ``auto`` picks the estimator's iteration parameter when it has one (for boosting, fewer rows hardly cost less
 time), else ``n_samples``. The number of rungs is the smaller of what the pool needs (``1 + log_factor(pool)``) and
 what the resource allows (``1 + log_factor(max / min_resources)``), and rung ``i`` of ``R`` gets ``factor**(i+1-R)``
 of the full resource. ``min_resources: auto`` makes rung 0 meaningful: a ``factor**2``-th of the full resource, and
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from .. import RFEError
 from .base import Rung, SearchStrategy
 
-ITERATION_PARAMS = ("max_iter", "n_estimators")  # estimator parameters that count boosting or bagging iterations
+# estimator parameters that count boosting or bagging iterations (CatBoost's number of trees is ``iterations``)
+ITERATION_PARAMS = ("max_iter", "n_estimators", "iterations")
 MIN_ROWS = 200  # the smallest first rung, in rows, that min_resources: auto gives
 
 
@@ -89,10 +90,12 @@ class HalvingSearch(SearchStrategy):
 def _iteration_param(spec) -> str | None:
     """The estimator's parameter that counts boosting or bagging iterations (an integer: Ridge's ``max_iter``, a
     solver's limit that defaults to None, is not one)."""
+    from ..boosting import accepted_params, library_of
     from ..models import import_estimator
 
-    accepted = import_estimator(spec.estimator, spec.allowed_modules)().get_params()
-    for name in ITERATION_PARAMS:
+    accepted = accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
+    lib = library_of(spec.estimator)
+    for name in (lib.trees,) if lib else ITERATION_PARAMS:
         value = spec.params.get(name, accepted.get(name))
         if name in accepted and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             return name
@@ -102,11 +105,12 @@ def _iteration_param(spec) -> str | None:
 def _param_value(spec, grid, name: str) -> int:
     """The full value of the estimator parameter ``name`` (its fixed value, or the estimator's default), which
     halving's rungs take fractions of: it must be an integer and must not be searched by the grid."""
+    from ..boosting import accepted_params
     from ..grid import grid_list
     from ..models import import_estimator
 
     cls = import_estimator(spec.estimator, spec.allowed_modules)
-    accepted = cls().get_params()
+    accepted = accepted_params(spec.estimator, cls)
     short = spec.estimator.rpartition(".")[2]
     if name not in accepted:
         raise RFEError(f"hpo.halving.resource: {short} has no parameter '{name}'; use n_samples or one of "

@@ -22,7 +22,9 @@ from ..vocab import fold_column
 from .base import Rung
 
 
-def result_schema(grid, n_folds: int):
+def result_schema(grid, n_folds: int, trees: bool = False):
+    """The columns of a search shard; with ``trees`` (model.early_stopping), ``trees_used``: the mean over folds of
+    the trees each fit kept."""
     import pyarrow as pa
 
     fields = [pa.field("config_id", pa.int64()), pa.field("params", pa.string())]
@@ -30,6 +32,8 @@ def result_schema(grid, n_folds: int):
     fields += [pa.field(fold_column(k), pa.float64()) for k in range(n_folds)]
     fields += [pa.field(n, pa.float64()) for n in ("mean", "std", "fit_seconds")]
     fields += [pa.field("error", pa.string()), pa.field("rung", pa.int64()), pa.field("resource_fraction", pa.float64())]
+    if trees:
+        fields.append(pa.field("trees_used", pa.float64()))
     return pa.schema(fields)
 
 
@@ -51,6 +55,7 @@ def score_batch(batch, data, spec: ModelSpec, metric, types, rung: Rung = Rung(1
 
     n_folds = len(data.folds)
     losses = [[] for _ in batch]
+    trees = [[] for _ in batch]
     seconds = [0.0] * len(batch)
     errors: list = [None] * len(batch)
     try:
@@ -62,7 +67,7 @@ def score_batch(batch, data, spec: ModelSpec, metric, types, rung: Rung = Rung(1
                 fitted = {**params, **rung.params}
                 try:
                     value, s = fold_loss(lambda: build_model(spec, fitted), data, k, metric, spec.angle_unit,
-                                         fraction=rung.rows)
+                                         fraction=rung.rows, trees=trees[i])
                     if not math.isfinite(value):
                         raise ValueError(f"non-finite CV loss {losses[i] + [value]}")
                     losses[i].append(value)
@@ -73,7 +78,7 @@ def score_batch(batch, data, spec: ModelSpec, metric, types, rung: Rung = Rung(1
     finally:
         data.restore_rows()
     rows = []
-    for (config_id, params), fold_losses, secs, error in zip(batch, losses, seconds, errors):
+    for (config_id, params), fold_losses, secs, error, kept in zip(batch, losses, seconds, errors, trees):
         row = {"config_id": config_id, "params": params_json(params)}
         row.update({f"param_{k}": param_cell(params.get(k), t) for k, t in types.items()})
         if error is None:
@@ -84,6 +89,8 @@ def score_batch(batch, data, spec: ModelSpec, metric, types, rung: Rung = Rung(1
             row.update({fold_column(k): None for k in range(n_folds)})
             row.update(mean=None, std=None, fit_seconds=secs, error=error)
         row.update(rung=rung_index, resource_fraction=rung.resource_fraction)
+        if spec.early_stopping is not None:
+            row["trees_used"] = sum(kept) / len(kept) if error is None else None
         rows.append(row)
     return rows
 
@@ -105,7 +112,8 @@ def run_shard(data, spec: ModelSpec, grid, candidates, metric: str, shard: int, 
     ids = shard_items(candidates, shard, n_shards)
     progress = Progress(len(ids), label, logger)
     n_failed = 0
-    with ParquetBatchWriter(out_path, result_schema(grid, len(data.folds)), batch_size) as writer:
+    with ParquetBatchWriter(out_path, result_schema(grid, len(data.folds), spec.early_stopping is not None),
+                            batch_size) as writer:
         for start in range(0, len(ids), batch_size):
             batch = [(cid, lazy[cid]) for cid in ids[start:start + batch_size]]
             for row in score_batch(batch, data, spec, metric, types, rung, rung_index):

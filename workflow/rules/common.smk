@@ -14,6 +14,7 @@ if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
 from rfe_lib import RFEError  # noqa: E402
+from rfe_lib.boosting import library_of  # noqa: E402
 from rfe_lib.job import export_pythonpath  # noqa: E402
 
 export_pythonpath(_REPO)
@@ -92,7 +93,8 @@ def B(wildcards):
 # of delaying the next round. Priorities change the order only, never a result.
 CHAIN_PRIORITY = 20
 RESULT_PRIORITY = 10
-ENV_MODEL = "../../envs/model.yaml"
+# LightGBM, XGBoost and CatBoost estimators (rfe_lib/boosting.py) need an environment with their library.
+ENV_MODEL = "../../envs/model-boost.yaml" if library_of(SETTINGS.model.estimator) else "../../envs/model.yaml"
 ENV_PLOT = "../../envs/plot.yaml"
 ENV_REPORT = "../../envs/report.yaml"
 

@@ -31,6 +31,7 @@ rule split_data:
         LAYOUT.log("split_data"),
     params:
         target=SETTINGS.data.target,
+        weight=SETTINGS.data.weight_column,
         split=lambda wc: B(wc).settings.split.to_dict(),
         final=lambda wc: B(wc).final,  # the final model of a repeated run: every non-test row trains
         code=script_code("split_data"),

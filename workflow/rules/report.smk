@@ -46,6 +46,7 @@ rule workbook:
         config=config,
         top_configs=SETTINGS.excel.top_configs,
         methods=[m.name for m in METHODS],
+        weights=SETTINGS.data.weight_column,
         predictions=SETTINGS.excel.predictions,
         run_dir=lambda wc: LAYOUT.root,
         code=script_code("workbook"),

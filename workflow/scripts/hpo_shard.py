@@ -19,7 +19,7 @@ def main(smk, log):
     features = pd.read_parquet(smk.input.features)["feature"].tolist()
     columns = columns_of(pd.read_parquet(smk.input.feature_map), features)
     data = load_training(smk.input.table, smk.input.split, columns, smk.params.folds, seed=search.seed)
-    run_shard(data, ModelSpec.from_params(smk.params.model), search.grid, candidates, search.metric, shard,
+    run_shard(data, ModelSpec.from_params(smk.params.model).with_threads(smk.threads), search.grid, candidates, search.metric, shard,
               smk.params.n_shards, smk.output[0], label=f"HPO round {smk.wildcards.r}{f' rung {g}' if g else ''} shard {shard}",
               logger=log, rung=search.rungs(r)[g], rung_index=g)
 

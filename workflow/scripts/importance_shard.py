@@ -22,7 +22,7 @@ def main(smk, log):
     data = load_training(smk.input.table, smk.input.split, columns_of(fmap, features), smk.params.folds,
                          seed=search.seed)
     shard = int(smk.wildcards.s)
-    method.run_shard(data, ModelSpec.from_params(smk.params.model), params,
+    method.run_shard(data, ModelSpec.from_params(smk.params.model).with_threads(smk.threads), params,
                      features, per_feature, search.metric, shard, smk.params.n_shards, smk.output[0],
                      label=f"{method.title} round {smk.wildcards.r} shard {shard}", logger=log)
 

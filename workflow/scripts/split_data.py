@@ -10,6 +10,8 @@ def main(smk, log):
 
     y = read_table(smk.input.data, columns=[smk.params.target])[smk.params.target].to_numpy(dtype=float)
     split = split_rows(y, smk.params.split, final=smk.params.final)
+    if smk.params.weight:  # data.weight_column: carried beside y, never a feature; the split does not use it
+        split["weight"] = read_table(smk.input.data, columns=[smk.params.weight])[smk.params.weight].to_numpy(float)
     log.info("split: %s", split["set"].value_counts().to_dict())
     write_parquet(split, smk.output[0])
 

@@ -13,6 +13,7 @@ def main(smk, log):
     from rfe_lib.models import ModelSpec
     from rfe_lib.search import from_params
     from rfe_lib.search.results import best_params, grid_edges, search_results
+    from rfe_lib.early_stopping import trees_note
     from rfe_lib.training import fit_and_predict, load_columns, metrics_by_set
 
     search = from_params(smk.params.search)
@@ -24,13 +25,13 @@ def main(smk, log):
     write_parquet(results, smk.output.results)
     write_parquet(best, smk.output.best)
 
-    spec = ModelSpec.from_params(smk.params.model)
+    spec = ModelSpec.from_params(smk.params.model).with_threads(smk.threads)
     features = pd.read_parquet(smk.input.features)["feature"].tolist()
     columns = columns_of(pd.read_parquet(smk.input.feature_map), features)
     params = best_params(best)
     model, predictions = fit_and_predict(load_columns(smk.input.table, columns), pd.read_parquet(smk.input.split),
                                          spec, params)
-    log.info("fitted %s on %d columns", params, len(columns))
+    log.info("fitted %s on %d columns%s", params, len(columns), trees_note(model))
     with atomic_path(smk.output.model) as tmp:
         joblib.dump({"model": model, "columns": columns, "features": features, "params": params}, tmp)
     write_parquet(predictions, smk.output.predictions)

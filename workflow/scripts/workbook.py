@@ -18,6 +18,7 @@ def main(smk, log):
         run_dir=smk.params.run_dir,
         workflow_dir=Path(rfe_lib.__file__).resolve().parents[1],
         methods=smk.params.methods,
+        weights=smk.params.weights,
     )
     write_workbook(sheets, smk.output[0])
     log.info("wrote %s: %s", smk.output[0], ", ".join(f"{name} ({len(t)} rows)" for name, t in sheets.items()))
