@@ -67,6 +67,8 @@ def _describe(error) -> str:
         return "\n".join(parts) if parts else f"{where}: {error.message}"
     if error.validator == "required":
         return f"config key '{where}' is missing a required entry: {error.message}"
+    if "x-message" in schema:  # a rule the schema states with a message of its own
+        return schema["x-message"]
     desc = schema.get("description")
     value = error.instance
     if error.validator in ("type", "enum", "oneOf", "const", "not", "minimum", "maximum",
