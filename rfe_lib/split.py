@@ -116,6 +116,17 @@ def fold_indices(split_df, folds: int):
     return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
 
 
+def method_text(split) -> str:
+    """The split method in words (``split``: the split settings): ``stratified by 10 target bins``, ``by groups of
+    'site'``, ``by time ('t', blocked folds, gap 24)``."""
+    if split.method == "group":
+        return f"by groups of '{split.group_column}'"
+    if split.method == "time":
+        gap = f", gap {split.gap}" if split.gap else ""
+        return f"by time ('{split.time_column}', {split.time_folds} folds{gap})"
+    return f"stratified by {split.stratify_bins} target bins"
+
+
 # ------------------------------------------------------------------------------------------------ the column
 
 def split_column(settings_split: dict):

@@ -279,3 +279,73 @@ def test_bad_values_in_the_split_column(in_tmp, method, bad, fragment):
         frame["c"] = frame["c"].astype(str)
     frame.to_parquet("data.parquet", index=False)
     refused(config(method=method, **{f"{method}_column": "c"}), fragment)
+
+
+# ------------------------------------------------------------------------------------------------ the figure
+
+def _spans(ax):
+    """{lane y (rounded): [(x0, width), ...]} of every bar broken_barh drew, by colour."""
+    out = {}
+    for coll in ax.collections:
+        color = tuple(np.round(coll.get_facecolor()[0], 3)) if len(coll.get_facecolor()) else None
+        for path in coll.get_paths():
+            v = path.vertices
+            y = round(float(v[:, 1].min() + v[:, 1].max()) / 2, 1)
+            out.setdefault((y, color), []).append((float(v[:, 0].min()), float(v[:, 0].max())))
+    return out
+
+
+def test_time_split_figure_shows_blocks_and_gaps():
+    """A blocked fold in the middle holds out one span and fits on two, with white between them (the gap)."""
+    from matplotlib.colors import to_rgba
+
+    from rfe_lib.figures.split import FIT_COLOR, HELD_COLOR, time_split
+
+    n = 400
+    times = shuffled_times(n, 3)
+    s = make_split(target(n), **{**ARGS, "folds": 3}, method="time", times=times, gap=10)
+    fit = [s[f"fit_{k}"].to_numpy() for k in range(3)]
+    fig = time_split(s["time"].to_numpy(), s["set"].to_numpy(), s["fold"].to_numpy(), fit, "t", "blocked")
+    spans = _spans(fig.axes[0])
+    held = spans[(1.0, tuple(np.round(to_rgba(HELD_COLOR), 3)))]      # fold 1's lane (lanes: sets 3, folds 2, 1, 0)
+    fitted = sorted(spans[(1.0, tuple(np.round(to_rgba(FIT_COLOR), 3)))])
+    t1 = times[(s["fold"] == 1).to_numpy()]
+    assert held == [(t1.min(), t1.max() + 1)]
+    assert len(fitted) == 2 and fitted[0][1] == t1.min() - 10 and fitted[1][0] == t1.max() + 11
+    assert fig.axes[0].get_title(loc="left") == "Time split by 't' (blocked CV folds)"
+
+
+def test_group_split_figure_counts_groups_and_rows():
+    from rfe_lib.figures.split import group_split
+
+    groups = np.repeat(np.arange(50), np.arange(50) % 7 + 1)
+    s = make_split(target(len(groups)), **ARGS, method="group", groups=groups)
+    fig = group_split(s["group"].to_numpy(), s["set"].to_numpy(), s["fold"].to_numpy(), "site", 4)
+    notes = [t.get_text() for t in fig.axes[0].texts]
+    for k in range(4):
+        held = s[(s["set"] == "train") & (s["fold"] == k)]
+        assert f"{held['group'].nunique()} groups, {len(held)} rows" in notes
+    test = s[s["set"] == "test"]
+    assert f"{test['group'].nunique()} groups, {len(test)} rows" in notes
+    # one dot per group, at its size
+    dots = sorted(x for coll in fig.axes[0].collections for x in coll.get_offsets()[:, 0])
+    assert dots == sorted(pd.Series(groups).value_counts().to_numpy().tolist())
+
+
+def test_the_split_figure_is_a_group_or_time_runs_only_and_its_caption_renders():
+    from types import SimpleNamespace
+
+    import jinja2
+
+    from conftest import settings_of
+    from rfe_lib.figures import registry
+
+    assert registry.SPLIT_FIGURE not in registry.summary_figures(settings_of())
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    for method, column in (("time", {"time_column": "t"}), ("group", {"group_column": "day"})):
+        settings = settings_of({"split": {"method": method, "stratify_bins": 5, **column}})
+        assert registry.summary_figures(settings)[-1] is registry.SPLIT_FIGURE
+        options = registry.pick(registry.summary_options(settings, "LOFO importance"), [registry.SPLIT_FIGURE])
+        text = env.from_string(registry.caption_template("split")).render(
+            snakemake=SimpleNamespace(params=SimpleNamespace(options=options)))
+        assert ("by time (``t``)" if method == "time" else "by groups of ``day``") in text and "{" not in text

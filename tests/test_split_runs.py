@@ -163,3 +163,17 @@ def test_a_killed_time_run_resumes_to_the_uninterrupted_result(time_run, tmp_pat
     assert stale_temporaries(workdir / RUN) == []
     assert files_under(workdir / RUN) == files_under(time_run / RUN)
     assert planned_jobs(workdir) == []
+
+
+@pytest.mark.parametrize("which, named", [("time", "by time ('t', blocked folds, gap 24)"),
+                                          ("group", "by groups of 'day'")])
+def test_the_split_figure_workbook_and_report_name_the_method(request, which, named):
+    from test_plots import assert_sane_png
+
+    workdir = request.getfixturevalue(f"{which}_run")
+    run_dir = Path(workdir) / RUN
+    assert_sane_png(run_dir / "plots" / "summary" / "split.png")
+    assert f"rows split {named}" in (run_dir / "report" / "description.rst").read_text()
+    assert "The split by" in (run_dir / "report" / "captions" / "split.rst").read_text()
+    config = pd.read_excel(run_dir / "report.xlsx", sheet_name="Config").set_index("key")["value"]
+    assert config["split.method"] == f'"{which}"'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..split import method_text
 from .estimate import human
 from .fits import round_fits, totals
 
@@ -27,22 +28,11 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
 
 
-def split_method_text(split) -> str:
-    """The split method in words: ``stratified by 10 target bins``, ``by groups of 'site'``, ``by time ('t',
-    blocked folds, gap 24)``."""
-    if split.method == "group":
-        return f"by groups of '{split.group_column}'"
-    if split.method == "time":
-        gap = f", gap {split.gap}" if split.gap else ""
-        return f"by time ('{split.time_column}', {split.time_folds} folds{gap})"
-    return f"stratified by {split.stratify_bins} target bins"
-
-
 def split_text(split, set_sizes: dict, fold_sizes: list) -> str:
     """The plan's line on the split: the method, the rows of each set and the fitting/held-out rows of each fold."""
     sets = ", ".join(f"{name} {set_sizes[name]:,}" for name in ("train", "val", "test", "gap") if name in set_sizes)
     folds = ", ".join(f"{fit:,}/{held:,}" for fit, held in fold_sizes)
-    return f"split {split_method_text(split)}: {sets} rows; folds (fitting/held-out rows): {folds}"
+    return f"split {method_text(split)}: {sets} rows; folds (fitting/held-out rows): {folds}"
 
 
 def describe(plan, settings, hpo_shards: int, importance_shards: list[int], estimate: float | None) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..io import write_text
 from ..metrics import tolerance_column
+from ..split import method_text
 
 
 def run_facts(settings, plan, search) -> dict:
@@ -21,7 +22,9 @@ def run_facts(settings, plan, search) -> dict:
             "folds": settings.split.folds, "select": settings.rfe.select,
             "tolerances": list(settings.evaluation.tolerances), "n_rows": plan.n_rows, "n_rounds": plan.n_rounds,
             "schedule": list(plan.schedule), "n_configs": plan.n_configs, "search": search.describe(),
-            "carry": search.carry_top, "full_rounds": full if len(full) < plan.n_rounds else None}
+            "carry": search.carry_top, "full_rounds": full if len(full) < plan.n_rounds else None,
+            # a group or time split is named (a stratified run's description stays what it was)
+            "split": None if settings.split.method == "stratified" else method_text(settings.split)}
 
 
 def description_context(run_dir, facts: dict) -> dict:

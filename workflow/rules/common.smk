@@ -228,14 +228,17 @@ def round_figure_paths(r):
     return [f"{PLOT_DIR}/round_{r:03d}/{name}.png" for name, _, _ in figures]
 
 
+SUMMARY_FIGURES = FIGURES.summary_figures(SETTINGS)  # with the split's figure for a group or time split
+
+
 def summary_figure_paths():
-    return [f"{PLOT_DIR}/summary/{f.name}.png" for f in FIGURES.SUMMARY_FIGURES]
+    return [f"{PLOT_DIR}/summary/{f.name}.png" for f in SUMMARY_FIGURES]
 
 
 def figure_names():
     """Every figure name of the run (one caption each)."""
     names = [name for group in FIGURE_GROUPS for name in group.names]
-    return list(dict.fromkeys(names + [f.name for f in FIGURES.SUMMARY_FIGURES]))
+    return list(dict.fromkeys(names + [f.name for f in SUMMARY_FIGURES]))
 
 
 def caption_file(name):
@@ -268,14 +271,14 @@ def figure_options(group):
     return _options
 
 
-SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_title(METHODS)),
-                                      FIGURES.SUMMARY_FIGURES)
+SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_title(METHODS)), SUMMARY_FIGURES)
 
 
 def summary_figure_inputs(wildcards):
     return {"rounds": f"{RUN}/summary/rounds.parquet", "selected": f"{RUN}/summary/selected.parquet",
             "eliminated": round_paths("eliminated.parquet"), "correlated": f"{RUN}/data/correlated.parquet",
-            "last_importance": f"{rdir(ran_rounds()[-1])}/importance/importance.parquet"}
+            "last_importance": f"{rdir(ran_rounds()[-1])}/importance/importance.parquet",
+            **({"split": ROUND_DATA["split"]} if FIGURES.SPLIT_FIGURE in SUMMARY_FIGURES else {})}
 
 
 # --- Tables, the workbook and the report's texts (report.smk) ---
