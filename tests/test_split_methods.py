@@ -349,3 +349,36 @@ def test_the_split_figure_is_a_group_or_time_runs_only_and_its_caption_renders()
         text = env.from_string(registry.caption_template("split")).render(
             snakemake=SimpleNamespace(params=SimpleNamespace(options=options)))
         assert ("by time (``t``)" if method == "time" else "by groups of ``day``") in text and "{" not in text
+
+
+# ------------------------------------------------------------------------------------------------ the CV matrix
+
+@pytest.mark.parametrize("fraction", [1.0, 0.5])
+def test_a_gap_fold_shows_the_model_exactly_its_rows(fraction):
+    """With a gap, some training rows are neither fitted on nor held out by a fold: the in-place arrangement of the
+    CV matrix (rfe_lib.cv) still shows the model exactly the fold's fitting rows (or successive halving's subsample of
+    them) and held-out rows, a permutation shuffle touches only the held-out rows, and everything is put back."""
+    from rfe_lib.cv import TrainingData
+
+    n = 500
+    times = shuffled_times(n, 4)
+    s = make_split(target(n), **{**ARGS, "folds": 3}, method="time", times=times, gap=7)
+    train = s[s["set"] == "train"]
+    X0 = np.asfortranarray(np.random.default_rng(0).normal(size=(len(train), 4)))
+    data = TrainingData(X=X0.copy(order="F"), y=train["y"].to_numpy(), columns=list("abcd"),
+                        folds=fold_indices(s, 3), subsample_seed=9)
+    for k in range(3):
+        fit, held = data.folds[k]
+        assert len(fit) + len(held) < len(train)             # the gap rows are in neither
+        X_fit, X_held = data.fold_views(k, 3, fraction)
+        rows = data.fit_rows(k, fraction)
+        assert len(rows) == (len(fit) if fraction == 1 else math.ceil(fraction * len(fit)))
+        np.testing.assert_array_equal(X_fit, X0[rows][:, :3])
+        np.testing.assert_array_equal(X_held, X0[held][:, :3])
+        order = np.random.default_rng(k).permutation(len(held))
+        with data.held_rows_shuffled(k, [1], order):
+            np.testing.assert_array_equal(data.fold_views(k, 4, fraction)[1][:, 1], X0[held][order, 1])
+            np.testing.assert_array_equal(data.fold_views(k, 4, fraction)[0], X0[rows])
+        np.testing.assert_array_equal(data.fold_views(k, 4, fraction)[1], X0[held])
+    data.restore_rows()
+    np.testing.assert_array_equal(data.X, X0)

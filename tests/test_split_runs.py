@@ -30,7 +30,7 @@ from _reliability import (RUN, assert_same_artifacts, files_under, hook_env, kil
 pytestmark = pytest.mark.slow
 GAP = 24  # hours: a day between a held-out block and the rows a fold fits on
 
-COMMON = {"features": {"impute": "median"}, "model": {"scale": True}}
+COMMON = {"features": {"impute": "median"}, "model": {"scale": True}, "plots": {"top_features": 0}}
 TIME = {**COMMON, "split": {"method": "time", "time_column": "t", "gap": GAP, "stratify_bins": None}}
 GROUP = {**COMMON, "split": {"method": "group", "group_column": "day"}}
 
