@@ -382,3 +382,13 @@ def test_a_gap_fold_shows_the_model_exactly_its_rows(fraction):
         np.testing.assert_array_equal(data.fold_views(k, 4, fraction)[1], X0[held])
     data.restore_rows()
     np.testing.assert_array_equal(data.X, X0)
+
+
+def test_the_plan_of_forward_chaining(in_tmp):
+    """Forward chaining's folds in the plan: TimeSeriesSplit's sizes over the time-ordered training rows (built here),
+    the earliest block never held out, and the smallest fold's fitting rows in min_fit_rows (what budgets size by)."""
+    plan = parse_time_checks(config(method="time", time_column="t", time_folds="forward"))
+    n_train = plan.set_sizes["train"]
+    expected = [[len(fit), len(held)] for fit, held in TimeSeriesSplit(n_splits=3).split(np.arange(n_train))]
+    assert plan.fold_sizes == expected and plan.min_fit_rows == expected[0][0]
+    assert sum(h for _, h in plan.fold_sizes) < n_train
