@@ -201,9 +201,9 @@ def _group_split(y, groups, *, test_fraction, val_fraction, folds, n_bins, seed)
     if n_groups - n_test - n_val < folds:
         raise RFEError(
             f"too few groups for the split: split.group_column has {n_groups} groups; {n_test} go to the test set "
-            f"and {n_val} to the validation set, which leaves {n_groups - n_test - n_val} for split.folds={folds} "
-            f"(at least {folds} needed, one per fold: about {folds + 2 + int(np.ceil(folds * (test_fraction + val_fraction) / (1 - test_fraction - val_fraction)))} "
-            "groups in all). Lower split.folds, test_fraction or val_fraction, or use a finer group column.")
+            f"and {n_val} to the validation set, which leaves {n_groups - n_test - n_val} for the {folds} CV folds "
+            f"(split.folds={folds} needs at least one group per fold). Lower split.folds, test_fraction or "
+            "val_fraction, or use a finer group column.")
     rest, test = next(GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
                       .split(rows, groups=groups))
     fit, val = next(GroupShuffleSplit(n_splits=1, test_size=val_share, random_state=seed)
@@ -289,8 +289,8 @@ def _time_split(y, times, *, test_fraction, val_fraction, folds, gap, time_folds
     parts = folds + 1 if time_folds == "forward" else folds
     if train_end < parts:
         raise RFEError(
-            f"split.time_column '{time_column}'{cut} leaves {train_end} training rows before the validation rows{cut}, fewer than the "
-            f"{parts} blocks of split.folds={folds}: lower split.gap, test_fraction or val_fraction")
+            f"split.time_column '{time_column}'{cut} leaves {train_end} training rows before the validation rows, "
+            f"fewer than the {parts} blocks of split.folds={folds}: lower split.gap, test_fraction or val_fraction")
     # contiguous blocks of the training rows in time order: KFold's sizes (blocked), TimeSeriesSplit's (forward)
     if time_folds == "forward":
         size = train_end // parts
