@@ -177,3 +177,21 @@ def test_the_split_figure_workbook_and_report_name_the_method(request, which, na
     assert "The split by" in (run_dir / "report" / "captions" / "split.rst").read_text()
     config = pd.read_excel(run_dir / "report.xlsx", sheet_name="Config").set_index("key")["value"]
     assert config["split.method"] == f'"{which}"'
+
+
+def test_a_time_split_composes_with_every_budget(tmp_path):
+    """conftest.BUDGETS (successive halving with carried rankings, permutation importance then LOFO, correlated
+    features grouped, early stopping) on the time split with its gap: the run finishes with its rungs, importances and
+    the split figure. (That a gap fold's row subsamples and permutation shuffles touch only its own rows is checked
+    on the CV matrix itself: tests/test_split_methods.py::test_a_gap_fold_shows_the_model_exactly_its_rows.)"""
+    from conftest import BUDGETS, deep_update
+
+    overrides = deep_update(BUDGETS, TIME)
+    workdir = workdir_for(tmp_path, overrides)
+    snakemake(workdir, "-j", "2")
+    run_dir = workdir / RUN
+    assert (run_dir / "summary" / "selected.parquet").is_file() and (run_dir / "plots" / "summary" / "split.png").is_file()
+    results = read(workdir, "round_000/hpo/results.parquet")
+    assert results["rung"].nunique() == 3 and (results["resource_fraction"] < 1).any()
+    assert (read(workdir, "round_000/importance/importance.parquet")["feature"].nunique()
+            == len(read(workdir, "round_000/features.parquet")))
