@@ -392,3 +392,24 @@ def test_the_plan_of_forward_chaining(in_tmp):
     expected = [[len(fit), len(held)] for fit, held in TimeSeriesSplit(n_splits=3).split(np.arange(n_train))]
     assert plan.fold_sizes == expected and plan.min_fit_rows == expected[0][0]
     assert sum(h for _, h in plan.fold_sizes) < n_train
+
+
+def test_the_split_figure_of_a_datetime_time_column_from_its_artifact(tmp_path):
+    """The figure job reads the artifact without pandas (datetimes come back as Python datetimes) and draws them on a
+    date axis."""
+    from rfe_lib.figures.draw import draw
+
+    start = pd.Timestamp("2011-01-01")
+    times = (start + pd.to_timedelta(shuffled_times(300, 2), unit="h")).to_numpy()
+    s = make_split(target(300), **{**ARGS, "folds": 3}, method="time", times=times, gap="2h")
+    s.to_parquet(tmp_path / "indices.parquet", index=False)
+    fig = draw("split", {"split": tmp_path / "indices.parquet"},
+               {"split_method": "time", "split_column": "when", "folds": 3, "time_folds": "blocked"})
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    from matplotlib.dates import num2date
+
+    # 300 hours from 2011-01-01, on a date axis (margins aside)
+    assert pd.Timestamp("2010-12-30", tz="UTC") < num2date(lo) < pd.Timestamp("2011-01-01", tz="UTC")
+    assert pd.Timestamp("2011-01-13", tz="UTC") < num2date(hi) < pd.Timestamp("2011-01-16", tz="UTC")
+    assert ax.get_title(loc="left") == "Time split by 'when' (blocked CV folds)"

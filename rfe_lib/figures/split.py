@@ -25,6 +25,8 @@ COLORS = {**SET_COLORS, "gap": GAP_COLOR}
 
 def _time_values(t: np.ndarray) -> tuple[np.ndarray, bool]:
     """Times as numbers for the axis (datetimes as matplotlib dates) and whether they are dates."""
+    if t.dtype == object and len(t) and hasattr(t[0], "isoformat"):  # Parquet timestamps read without pandas
+        t = np.array(t, dtype="datetime64[us]")
     if np.issubdtype(t.dtype, np.datetime64):
         from matplotlib.dates import date2num
 
