@@ -10,7 +10,8 @@ and a no-op rerun of a long run), ``formats`` (Parquet vs xlsx), ``budget`` (wha
 save and lose on real tables, about 50 minutes; not part of ``all``; its own options, ``python -m bench budget -h``),
 ``repeats`` (repeats of the elimination against a single run on the same tables, over three test splits; not part
 of ``all``; ``python -m bench repeats -h``), ``boost`` (LightGBM, XGBoost and CatBoost against HistGradientBoosting:
-one fit, one round, the plan's estimate; not part of ``all``). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
+one fit, one round, the plan's estimate; not part of ``all``), ``splits`` (stratified vs time and group splits on
+Bikeshare, issue 20; not part of ``all``; ``--reuse``). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
 busy cores); the full mode uses the sizes of the issue and takes two to three hours on 2 cores.
 """
@@ -96,6 +97,11 @@ def main(argv=None) -> None:
         from . import boost
 
         return boost.main(argv[1:])
+    if argv[:1] == ["splits"]:  # issue 20: stratified vs time and group splits on Bikeshare (bench/splits.py)
+        from . import splits
+
+        splits.main(argv[1:])
+        return
     if argv[:1] == ["budget"]:  # its own options (--datasets, --parts, --reuse): bench/budget.py
         from . import budget
         from .report import write

@@ -82,11 +82,15 @@ class TrainingData:
         if self._fold != (k, fraction):
             sub = self.fit_rows(k, fraction)
             rest = np.setdiff1d(fit_idx, sub, assume_unique=True) if len(sub) < len(fit_idx) else sub[:0]
-            self._arrange_rows(np.concatenate([sub, rest, held_idx]))
+            # rows in neither part (a time split's gap around the held-out block) go last
+            used = len(fit_idx) + len(held_idx)
+            unused = (np.setdiff1d(np.arange(self.X.shape[0]), np.concatenate([fit_idx, held_idx]))
+                      if used < self.X.shape[0] else held_idx[:0])
+            self._arrange_rows(np.concatenate([sub, rest, held_idx, unused]))
             self._fold = (k, fraction)
             self._n_sub = len(sub)
         q = self.X.shape[1] if n_columns is None else n_columns
-        X_fit, X_held = self.X[: self._n_sub, :q], self.X[len(fit_idx):, :q]
+        X_fit, X_held = self.X[: self._n_sub, :q], self.X[len(fit_idx): len(fit_idx) + len(held_idx), :q]
         X_fit.flags.writeable = False   # an estimator that would modify its input must copy it instead
         X_held.flags.writeable = False
         return X_fit, X_held
@@ -99,13 +103,14 @@ class TrainingData:
         import numpy as np
 
         start = len(self.folds[k][0])
+        stop = start + len(self.folds[k][1])
         positions = np.asarray(positions, dtype=np.intp)
-        saved = self.X[start:, positions].copy()
+        saved = self.X[start:stop, positions].copy()
         try:
-            self.X[start:, positions] = saved[order]
+            self.X[start:stop, positions] = saved[order]
             yield
         finally:
-            self.X[start:, positions] = saved
+            self.X[start:stop, positions] = saved
 
     def restore_rows(self) -> None:
         """Put the rows back in their original order."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import RFEError
@@ -34,10 +34,14 @@ class DataSpec:
     angles: dict
     derived: dict
     weight_column: str | None = None  # data.weight_column: never a feature
+    split_columns: dict = field(default_factory=dict)  # {"split.group_column" or "split.time_column": column}
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "features": None if self.features is None else list(self.features),
-                "drop": list(self.drop)}
+        d = {**asdict(self), "features": None if self.features is None else list(self.features),
+             "drop": list(self.drop)}
+        if not self.split_columns:  # a stratified split: the params of the jobs stay what they were
+            del d["split_columns"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataSpec":
@@ -120,7 +124,7 @@ def candidate_features(names, spec: DataSpec) -> list[str]:
     """Feature columns before validation: ``data.features``, or every column but target, id and drops."""
     if spec.features is not None:
         return list(spec.features)
-    skip = {spec.target, spec.id_column, spec.weight_column, *spec.drop}
+    skip = {spec.target, spec.id_column, spec.weight_column, *spec.drop, *spec.split_columns.values()}
     return [n for n in names if n not in skip]
 
 
@@ -151,6 +155,13 @@ def check_columns(names, spec: DataSpec) -> list[dict]:
                              "never a feature; remove it from data.features"))
     for col in spec.drop:
         need(col, "data.drop names")
+    for key, col in spec.split_columns.items():
+        need(col, key)
+        if col in (spec.features or ()):
+            rows.append(_row(col, "split", "error",
+                             f"data.features lists '{col}', the {key}: a group or time column is never a feature "
+                             "(a cyclic column derived from the time, such as the hour, may be); remove it from "
+                             "data.features"))
     for col in spec.features or ():
         need(col, "data.features names")
     for col in spec.cyclic:
@@ -168,7 +179,8 @@ def check_columns(names, spec: DataSpec) -> list[dict]:
     for col in list(spec.cyclic) + list(spec.angles):
         if col in present and col not in feats:
             rows.append(_row(col, "encoding", "error",
-                             f"'{col}' is encoded in features.cyclic/angles but is not a feature (it is the target, the id or dropped)"))
+                             f"'{col}' is encoded in features.cyclic/angles but is not a feature (it is the target, the id, dropped "
+                             "or the split's group or time column)"))
     if spec.target in feats:
         rows.append(_row(spec.target, "target", "error", "data.features must not include the target"))
     both = set(spec.cyclic) & set(spec.angles)

@@ -105,6 +105,16 @@ def _yaml_problems(value, path=()) -> list[str]:
     return problems
 
 
+def _written_problems(config: dict) -> list[str]:
+    """Rules about what the config file writes, which the filled-in defaults hide (checked before Snakemake's
+    ``validate`` fills them in)."""
+    split = config.get("split")
+    if isinstance(split, dict) and split.get("method") == "time" and "stratify_bins" in split:
+        return ["split.stratify_bins cannot be used with split.method: time: a time split does not stratify by "
+                "the target (its test rows are the latest, whatever their targets); remove split.stratify_bins"]
+    return []
+
+
 def _strict_validator(schema: dict):
     """The schema's validator class, with ``integer`` meaning a true integer (JSON schema also accepts 3.0,
     which would reach ``range()`` in a job as a float)."""
@@ -115,12 +125,14 @@ def _strict_validator(schema: dict):
     return jsonschema.validators.extend(cls, type_checker=checker)
 
 
-def check_config(config: dict, schema: dict | None = None) -> None:
-    """Raise :class:`RFEError` listing every schema violation of ``config`` in plain words."""
+def check_config(config: dict, schema: dict | None = None, written: bool = True) -> None:
+    """Raise :class:`RFEError` listing every schema violation of ``config`` in plain words; with ``written``, also
+    the rules about which keys the file writes (the workflow checks the config as written, before Snakemake's
+    ``validate`` fills in the defaults, which would hide them)."""
     schema = load_schema() if schema is None else schema
     if not isinstance(config, dict) or not config:
         raise RFEError("the configuration is empty: pass one with --configfile config/round.yaml")
-    problems = _yaml_problems(config)
+    problems = _yaml_problems(config) + (_written_problems(config) if written else [])
     if problems:
         raise RFEError("invalid configuration:\n  - " + "\n  - ".join(problems))
     errors = sorted(_strict_validator(schema)(schema).iter_errors(config),
@@ -136,7 +148,7 @@ def with_defaults(config: dict, schema: dict | None = None) -> dict:
     import jsonschema
 
     schema = load_schema() if schema is None else schema
-    check_config(config, schema)
+    check_config(config, schema, written=False)  # the config may have its defaults filled in already
     base = _strict_validator(schema)
     validate_properties = base.VALIDATORS["properties"]
 

@@ -29,6 +29,8 @@ from .metrics import ANGLE_UNITS, LOSSES
 from .models import IMPUTERS
 from .search import SEARCHES
 from .selection import SELECT_RULES
+from .split import METHODS as SPLIT_METHODS
+from .split import TIME_FOLDS
 
 # Schema key (``*`` for any name) -> the values its ``enum`` must list, in this order.
 ENUMERATIONS = {
@@ -40,6 +42,8 @@ ENUMERATIONS = {
     "hpo.search": tuple(SEARCHES),
     "rfe.importance": IMPORTANCE_CHOICES,
     "rfe.select": SELECT_RULES,
+    "split.method": SPLIT_METHODS,
+    "split.time_folds": TIME_FOLDS,
     "target_angle": (None, *ANGLE_UNITS),
 }
 
@@ -84,6 +88,11 @@ class SplitSettings(Section):
     folds: int
     seed: int
     test_seed: int | None  # None: split.seed
+    method: str          # stratified, group or time (see rfe_lib/split.py)
+    group_column: str | None
+    time_column: str | None
+    time_folds: str      # blocked or forward (time splits)
+    gap: Any             # a number, or a duration string for a datetime time column (time splits)
 
     @property
     def train_share(self) -> float:
@@ -204,6 +213,22 @@ class Settings:
             if self.model.estimator not in SUPPORTED:
                 raise RFEError(f"model.early_stopping works with {', '.join(SUPPORTED)}, not model.estimator "
                                f"'{self.model.estimator}': choose one of those estimators or remove model.early_stopping")
+        need = {"group": "group_column", "time": "time_column"}
+        for method, key in need.items():
+            if s.method == method and getattr(s, key) is None:
+                raise RFEError(f"split.method: {method} needs split.{key}: name the column that holds each row's "
+                               f"{method}")
+            if s.method != method and getattr(s, key) is not None:
+                raise RFEError(f"split.{key} is set but split.method is {s.method}: set split.method: {method} "
+                               f"to use it, or remove split.{key}")
+        if s.method != "time" and (s.gap != 0 or s.time_folds != "blocked"):
+            raise RFEError(f"split.gap and split.time_folds apply to split.method: time only (split.method is "
+                           f"{s.method}); remove them or set split.method: time")
+        split_cols = {c for c in (s.group_column, s.time_column) if c is not None}
+        for key, col in (("data.target", self.data.target), ("data.id_column", self.data.id_column)):
+            if col in split_cols:
+                raise RFEError(f"{key} '{col}' is also the split column (split.group_column/time_column): "
+                               "choose another column")
         tol = self.evaluation.tolerances
         if len(set(tol)) != len(tol):
             raise RFEError(f"evaluation.tolerances has duplicates: {tol}")
@@ -221,8 +246,16 @@ class Settings:
 
         d, f = self.data, self.features
         return DataSpec(path=d.path, target=d.target, features=None if d.features is None else tuple(d.features),
-                        drop=tuple(d.drop), id_column=d.id_column, weight_column=d.weight_column, cyclic=dict(f.cyclic), angles=dict(f.angles),
-                        derived={k: dict(v) for k, v in f.derived.items()})
+                        drop=tuple(d.drop), id_column=d.id_column, weight_column=d.weight_column,
+                        cyclic=dict(f.cyclic), angles=dict(f.angles), derived={k: dict(v) for k, v in f.derived.items()},
+                        split_columns=self.split_columns())
+
+    def split_columns(self) -> dict:
+        """``{key: column}`` of the column a group or time split reads (empty for a stratified split)."""
+        from .split import split_column
+
+        col = split_column(self.split.to_dict())
+        return {} if col is None else {col[0]: col[1]}
 
     def model_spec(self):
         """Everything needed to build a model: the model section, imputation, the target's unit and the seed."""

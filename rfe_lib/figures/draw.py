@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 
-from . import errors, hpo, importance, repeats, residuals, summary
+from . import errors, hpo, importance, repeats, residuals, split, summary
 from .registry import figure
 from .style import save
 
-MODULES = {m.__name__.rpartition(".")[2]: m for m in (errors, hpo, importance, repeats, residuals, summary)}
+MODULES = {m.__name__.rpartition(".")[2]: m for m in (errors, hpo, importance, repeats, residuals, split, summary)}
 
 
 def draw(name: str, inputs: dict, options: dict):

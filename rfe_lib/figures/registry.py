@@ -184,7 +184,23 @@ REPEAT_FIGURES = (
            "comparison. With a median share under the dashed line the selection is not stable: read the list as one "
            "of many near-equivalent lists."),
 )
-_BY_NAME = {f.name: f for f in ROUND_FIGURES + SUMMARY_FIGURES + REPEAT_FIGURES}
+# A group or time split's figure (issue 20); a stratified run has none (its outputs stay what they were).
+SPLIT_FIGURE = Figure(
+    "split", "summary", "the split", "Figures", ("split",),
+    ("split_method", "split_column", "folds", "time_folds"), "split:draw_split",
+    "{% if p.split_method == 'time' %}The split by time (``{{ p.split_column }}``): every row along the time axis. "
+    "The top lane shows the sets: the test rows are the latest, the validation rows the span before them, then "
+    "(with split.gap) the rows left out before them, then the training rows. Each of the {{ p.folds }} CV folds' "
+    "lanes shows its held-out block and the rows it fits on ({{ p.time_folds }} folds); white spans are rows the "
+    "fold does not use (the gap{% if p.time_folds == 'forward' %}, or the future{% endif %}).{% else %}The split "
+    "by groups of ``{{ p.split_column }}``: the size of every group (rows) among each CV fold's held-out rows, the "
+    "validation rows and the test rows. No group is in two folds or sets.{% endif %}")
+_BY_NAME = {f.name: f for f in ROUND_FIGURES + SUMMARY_FIGURES + REPEAT_FIGURES + (SPLIT_FIGURE,)}
+
+
+def summary_figures(settings) -> tuple[Figure, ...]:
+    """The figures across rounds of a run: :data:`SUMMARY_FIGURES`, and the split's for a group or time split."""
+    return SUMMARY_FIGURES + ((SPLIT_FIGURE,) if settings.split.method != "stratified" else ())
 
 
 def varying_params(grid) -> tuple[str, ...]:
@@ -237,7 +253,10 @@ def round_options(settings, plan, r: int, method) -> dict:
 def summary_options(settings, importance_title: str) -> dict:
     return {"target": settings.data.target, "unit": settings.plots.target_unit, "angle": settings.target_angle,
             "metric": settings.hpo.metric, "importance_title": importance_title,
-            "threshold": settings.features.correlated["threshold"], "action": settings.features.correlated["action"]}
+            "threshold": settings.features.correlated["threshold"], "action": settings.features.correlated["action"],
+            "split_method": settings.split.method, "folds": settings.split.folds,
+            "split_column": settings.split.group_column or settings.split.time_column,
+            "time_folds": settings.split.time_folds}
 
 
 def pick(options: dict, figures) -> dict:

@@ -29,6 +29,8 @@ class Plan:
     min_fit_rows: int         # the fitting rows of the smallest CV fold
     warnings: list = field(default_factory=list)
     seconds_per_fit: float | None = None  # calibration: one fit of configuration 0 on a fold's rows (rough)
+    set_sizes: dict | None = None   # rows per set of the split (train, val, test, and gap for a time split's gap)
+    fold_sizes: list | None = None  # [fitting rows, held-out rows] of each CV fold
 
     @property
     def n_rounds(self) -> int:
@@ -94,7 +96,7 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     from ..grid import grid_size
     from ..schedule import n_eliminated, round_schedule
     from ..search import search_strategy
-    from ..split import split_rows
+    from ..split import fold_indices, run_split
     from .estimate import calibrate, refuse_large_grid
 
     df, rows, kept = _check_data(settings, spec)
@@ -109,8 +111,8 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
             "handle them; set features.impute: median (fitted on training rows only) or drop those columns"
         )
     s, r = settings.split, settings.rfe
-    split = split_rows(df[spec.target].to_numpy(dtype=float), s.to_dict())
-    folds = split.loc[split["set"] == "train", "fold"]
+    split = run_split(df, spec.target, s.to_dict())
+    folds = fold_indices(split, s.folds)
     fmap = _correlated(settings, df, fmap, split)
     features = list(dict.fromkeys(row["feature"] for row in fmap))
     settings.check(n_features=len(features))
@@ -118,8 +120,10 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     plan = Plan(
         n_rows=len(df), features=features, n_columns=len(fmap), schedule=schedule,
         eliminate=[n_eliminated(n, r.step, r.min_features) for n in schedule],
-        n_configs=grid_size(settings.hpo.grid), n_folds=s.folds, n_train=len(folds),
-        min_fit_rows=int(len(folds) - folds.value_counts().max()), warnings=warnings,
+        n_configs=grid_size(settings.hpo.grid), n_folds=s.folds, n_train=int((split["set"] == "train").sum()),
+        min_fit_rows=min(len(fit) for fit, _ in folds), warnings=warnings,
+        set_sizes={k: int(v) for k, v in split["set"].value_counts().items()},
+        fold_sizes=[[len(fit), len(held)] for fit, held in folds],
     )
     search_strategy(settings, plan)  # refuses bad search settings (they may depend on the data)
     plan.seconds_per_fit = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)

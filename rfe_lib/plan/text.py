@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..split import method_text
 from .estimate import human
 from .fits import round_fits, totals
 
@@ -25,6 +26,13 @@ def _span(rounds: list[int]) -> str:
 
 def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
+
+
+def split_text(split, set_sizes: dict, fold_sizes: list) -> str:
+    """The plan's line on the split: the method, the rows of each set and the fitting/held-out rows of each fold."""
+    sets = ", ".join(f"{name} {set_sizes[name]:,}" for name in ("train", "val", "test", "gap") if name in set_sizes)
+    folds = ", ".join(f"{fit:,}/{held:,}" for fit, held in fold_sizes)
+    return f"split {method_text(split)}: {sets} rows; folds (fitting/held-out rows): {folds}"
 
 
 def describe(plan, settings, hpo_shards: int, importance_shards: list[int], estimate: float | None) -> str:
@@ -60,6 +68,8 @@ def describe(plan, settings, hpo_shards: int, importance_shards: list[int], esti
                              head=4, tail=2).replace(" -> ", " ")
             + (" (c: carried)" if strategy.carry_top is not None else "")
         )
+    if plan.set_sizes is not None:
+        lines.append("  " + split_text(settings.split, plan.set_sizes, plan.fold_sizes))
     stop = settings.rfe.stop
     if stop is not None:
         lines.append(f"  early stopping (rfe.stop: patience {stop['patience']}, tolerance {stop['tolerance']:g} standard "

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..io import write_text
 from ..layout import Layout
 from ..metrics import tolerance_column
+from ..split import method_text
 
 
 def run_facts(settings, plan, search) -> dict:
@@ -24,7 +25,9 @@ def run_facts(settings, plan, search) -> dict:
             "schedule": list(plan.schedule), "n_configs": plan.n_configs, "search": search.describe(),
             "carry": search.carry_top, "full_rounds": full if len(full) < plan.n_rounds else None,
             "repeats": settings.rfe.repeats,
-            **({"weights": settings.data.weight_column} if settings.data.weight_column else {})}
+            **({"weights": settings.data.weight_column} if settings.data.weight_column else {}),
+            # a group or time split is named (a stratified run's description stays what it was)
+            "split": None if settings.split.method == "stratified" else method_text(settings.split)}
 
 
 def template_name(repeats: int) -> str:

@@ -301,8 +301,11 @@ def round_figure_paths(r):
     return [RUN_LAYOUT.plot(name, r) for name, _, _ in figures]
 
 
+SUMMARY_FIGURES = FIGURES.summary_figures(SETTINGS)  # with the split's figure for a group or time split
+
+
 def summary_figure_paths():
-    return [RUN_LAYOUT.plot(f.name) for f in FIGURES.SUMMARY_FIGURES]
+    return [RUN_LAYOUT.plot(f.name) for f in SUMMARY_FIGURES]
 
 
 def figure_names():
@@ -310,7 +313,7 @@ def figure_names():
     if REPEATS > 1:
         return [f.name for f in FIGURES.REPEAT_FIGURES]
     names = [name for group in FIGURE_GROUPS for name in group.names]
-    return list(dict.fromkeys(names + [f.name for f in FIGURES.SUMMARY_FIGURES]))
+    return list(dict.fromkeys(names + [f.name for f in SUMMARY_FIGURES]))
 
 
 def caption_file(name):
@@ -342,14 +345,14 @@ def figure_options(group):
     return _options
 
 
-SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_title(METHODS)),
-                                      FIGURES.SUMMARY_FIGURES)
+SUMMARY_FIGURE_OPTIONS = FIGURES.pick(FIGURES.summary_options(SETTINGS, methods_title(METHODS)), SUMMARY_FIGURES)
 
 
 def summary_figure_inputs(wildcards):
     return {"rounds": RUN_LAYOUT.file("rounds"), "selected": RUN_LAYOUT.file("selected"),
             "eliminated": round_paths("eliminated"), "correlated": RUN_LAYOUT.file("correlated"),
-            "last_importance": RUN_LAYOUT.round_file(ran_rounds()[-1], "importance")}
+            "last_importance": RUN_LAYOUT.round_file(ran_rounds()[-1], "importance"),
+            **({"split": RUN_LAYOUT.file("split")} if FIGURES.SPLIT_FIGURE in SUMMARY_FIGURES else {})}
 
 
 # --- Tables, the workbook and the report's texts (report.smk) ---

@@ -60,7 +60,7 @@ rule figures_summary:
                 subcategory=f.subcategory,
                 labels={"figure": f.title},
             )
-            for f in FIGURES.SUMMARY_FIGURES
+            for f in SUMMARY_FIGURES
         },
     log:
         LAYOUT.log("figures_summary"),

@@ -1,4 +1,4 @@
-"""Stratified train/validation/test split and CV folds, computed once for all rounds."""
+"""The train/validation/test split and CV folds (stratified, by group or by time), computed once for all rounds."""
 
 from rfe_lib.job import run
 
@@ -6,13 +6,15 @@ from rfe_lib.job import run
 def main(smk, log):
     from rfe_lib.data import read_table
     from rfe_lib.io import write_parquet
-    from rfe_lib.split import split_rows
+    from rfe_lib.split import run_split, split_column
 
-    y = read_table(smk.input.data, columns=[smk.params.target])[smk.params.target].to_numpy(dtype=float)
-    split = split_rows(y, smk.params.split, final=smk.params.final)
+    s = smk.params.split
+    column = split_column(s)
+    columns = [smk.params.target] + ([column[1]] if column else [])
+    split = run_split(read_table(smk.input.data, columns=columns), smk.params.target, s, final=smk.params.final)
     if smk.params.weight:  # data.weight_column: carried beside y, never a feature; the split does not use it
         split["weight"] = read_table(smk.input.data, columns=[smk.params.weight])[smk.params.weight].to_numpy(float)
-    log.info("split: %s", split["set"].value_counts().to_dict())
+    log.info("split (%s): %s", s["method"], split["set"].value_counts().to_dict())
     write_parquet(split, smk.output[0])
 
 
