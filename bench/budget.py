@@ -78,6 +78,7 @@ SEARCHES = {
 }
 STOP = {"patience": 3, "tolerance": 1.0}
 NO_STOP_VARIANTS: set = set()  # tables whose part B runs without the rfe.stop variants (--no-stop-variants)
+ONLY_SEARCHES: list = []  # part A runs only these searches (--searches; grid, the reference, always runs)
 
 
 def run_id(name: str) -> str:
@@ -105,6 +106,8 @@ def base_config(ds: str, name: str, grid: dict) -> dict:
 def part_a_configs(ds: str) -> dict:
     out = {}
     for name, hpo in SEARCHES.items():
+        if ONLY_SEARCHES and name != "grid" and name not in ONLY_SEARCHES:
+            continue
         cfg = base_config(ds, name, GRID_A)
         cfg["hpo"].update(hpo)
         out[name] = cfg
@@ -651,7 +654,10 @@ def main(argv=None) -> int:
     ap.add_argument("--collect", action="store_true", help="run nothing: tables from the runs finished so far")
     ap.add_argument("--no-stop-variants", nargs="*", default=[], metavar="DATASET",
                     help="part B of these tables without the rfe.stop runs (half the runs)")
+    ap.add_argument("--searches", nargs="+", default=[], choices=list(SEARCHES),
+                    help="part A with only these searches (and grid, the reference)")
     args = ap.parse_args(argv)
+    ONLY_SEARCHES.extend(args.searches)
     NO_STOP_VARIANTS.update(args.no_stop_variants)
     measure(args.datasets, args.parts, "collect" if args.collect else args.reuse, log=lambda *a, **k: print(*a, **{"flush": True, **k}))
     print("\n".join(tables()))

@@ -146,6 +146,14 @@ class ExcelSettings(Section):
 
 
 @dataclass(frozen=True)
+class BudgetSettings(Section):
+    hours: float | None   # the time box; None: none
+    cores: int | None     # the cores the box assumes; None: the invocation's -j cores
+    cluster_cores: int    # the SLURM allocation of the presets table's cluster column
+    wave_seconds: float   # scheduling latency of one wave of cluster jobs
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of a run, by section (the keys of the config file)."""
 
@@ -161,9 +169,11 @@ class Settings:
     target_angle: str | None
     plots: PlotSettings
     excel: ExcelSettings
+    budget: BudgetSettings
 
-    # Sections that only shape how results are shown: the plan does not depend on them.
-    PRESENTATION: ClassVar[tuple[str, ...]] = ("plots", "excel", "evaluation")
+    # Sections the plan does not depend on: how results are shown, and the time box (which chooses among presets
+    # made from the plan, rfe_lib/plan/presets.py).
+    PRESENTATION: ClassVar[tuple[str, ...]] = ("plots", "excel", "evaluation", "budget")
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":

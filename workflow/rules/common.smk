@@ -21,6 +21,7 @@ from rfe_lib.figures import registry as FIGURES  # noqa: E402
 from rfe_lib.importance import methods_title, round_methods  # noqa: E402
 from rfe_lib.plan import make_plan  # noqa: E402
 from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
+from rfe_lib.plan.presets import budget_plan  # noqa: E402
 from rfe_lib.plan.text import describe  # noqa: E402
 from rfe_lib.schedule import resolve_shards  # noqa: E402
 from rfe_lib.report.texts import run_facts  # noqa: E402
@@ -36,6 +37,30 @@ try:
 except RFEError as exc:
     raise WorkflowError(str(exc)) from None
 
+# `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
+# so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
+CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
+
+
+def _invocation_cores():
+    try:
+        return int(workflow.cores or CPUS)
+    except (WorkflowError, TypeError, ValueError):
+        return CPUS
+
+
+# The presets table and the time box (budget.hours; rfe_lib/plan/presets.py). The main process chooses the
+# preset and exports its name, so that jobs re-parsing this file (other cores, other nodes) use the same one.
+BUDGET = None
+if SETTINGS.budget.hours is not None or workflow.is_main_process:
+    try:
+        BUDGET = budget_plan(PLAN, SETTINGS, _invocation_cores(), CPUS, on_cluster=not workflow.local_exec,
+                             main_process=workflow.is_main_process)
+    except RFEError as exc:
+        raise WorkflowError(str(exc)) from None
+    SETTINGS = BUDGET.settings
+BUDGET_WHY = BUDGET.why if BUDGET is not None else ""  # the summary and the report say it (empty without a box)
+
 RUN = f"results/{SETTINGS.run_name}"
 ROUNDS = list(range(PLAN.n_rounds))
 FOLDS = SETTINGS.split.folds
@@ -43,9 +68,6 @@ MODEL = SETTINGS.model_spec().to_params()
 SEARCH = search_strategy(SETTINGS, PLAN)
 RUNGS = [SEARCH.rungs(r) for r in ROUNDS]  # the stages of each round's search
 METHODS = round_methods(SETTINGS, PLAN.schedule)  # the importance method of each round
-# `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
-# so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
-CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
 HPO_SHARDS = [[resolve_shards(SETTINGS.hpo.shards, g.n_candidates, CPUS, FOLDS) for g in rungs] for rungs in RUNGS]
 IMPORTANCE_SHARDS = [m.shards(SETTINGS.importance.shards, n, FOLDS, CPUS) for n, m in zip(PLAN.schedule, METHODS)]
 # Scheduling: rounds run one after another, so the jobs that lead to the next round's features come
@@ -62,6 +84,8 @@ if workflow.is_main_process:  # once per run: not again in jobs that re-parse th
     print(
         describe(PLAN, SETTINGS, HPO_SHARDS[0][0], IMPORTANCE_SHARDS,
                  estimate_from_benchmarks(PLAN, SETTINGS, f"{RUN}/benchmarks", IMPORTANCE_SHARDS)),
+        *([BUDGET.text] if BUDGET is not None and BUDGET.text else []),
+        sep="\n",
         file=sys.stderr,
     )
 

@@ -71,7 +71,7 @@ rule report_texts:
     params:
         template=file_hash(Path(workflow.basedir) / "workflow" / "report" / "workflow.rst"),  # rerun when it changes
         names=figure_names(),
-        facts=run_facts(SETTINGS, PLAN, SEARCH),
+        facts=run_facts(SETTINGS, PLAN, SEARCH, BUDGET_WHY),
         run_dir=lambda wc, output: str(Path(output.description).parents[1]),
         code=script_code("report_texts"),
     threads: 1
