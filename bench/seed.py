@@ -1,7 +1,7 @@
 """The seed's workload (issue 19): a synthetic table of the seed's shape with a known truth, run under a time box.
 
     python -m bench seed                      # 20,000 x 500, the 5,000-configuration grid, budget: {hours: 3}
-    python -m bench seed --rows 2000 --features 60 --grid small --hours 0.1   # a smoke run of the same code
+    python -m bench seed --rows 1000 --features 45 --grid small --step 0.5 --hours 1   # a smoke run, 4 rounds
     python -m bench seed --data-only          # write the table and its truth, run nothing
 
 NOT YET RUN at full scale: it needs about three hours of both cores of a quiet 2-core machine (the plan's own
@@ -93,7 +93,7 @@ def make_table(path: Path, n_rows: int = 20_000, n_features: int = 500, seed: in
     return truth
 
 
-def config(path: Path, truth: dict, grid: dict, hours: float | None, name: str) -> dict:
+def config(path: Path, truth: dict, grid: dict, hours: float | None, name: str, step: float = 0.1) -> dict:
     cfg = {
         "run_name": name,
         "data": {"path": str(path), "target": "target"},
@@ -102,7 +102,7 @@ def config(path: Path, truth: dict, grid: dict, hours: float | None, name: str) 
         "model": {"estimator": "sklearn.ensemble.HistGradientBoostingRegressor",
                   "params": {"random_state": 0, "max_iter": 100, "early_stopping": False}},
         "hpo": {"grid": grid, "metric": "rmse", "max_configs": 5000},
-        "rfe": {"step": 0.1, "min_features": 10},
+        "rfe": {"step": step, "min_features": 10},
         "plots": {"top_features": 0},
     }
     if hours is not None:
@@ -163,7 +163,8 @@ def estimate(workdir: Path, cfg: dict) -> dict:
             "fits": b.chosen.fits, "fit_equivalents": b.chosen.fit_equivalents, "waves": b.chosen.waves}
 
 
-def measure(rows: int, features: int, grid_name: str, hours: float | None, name: str, data_only: bool) -> dict:
+def measure(rows: int, features: int, grid_name: str, hours: float | None, name: str, data_only: bool,
+            step: float = 0.1) -> dict:
     import pandas as pd
 
     from .budget import GRID_C, read_run, run_workflow
@@ -175,7 +176,7 @@ def measure(rows: int, features: int, grid_name: str, hours: float | None, name:
     print(f"[seed] table {data} ({rows} x {features}); truth in {data.parent / 'truth.json'}", flush=True)
     if data_only:
         return {"truth": truth}
-    cfg = config(data, truth, GRID_C if grid_name == "full" else GRID_SMALL, hours, name)
+    cfg = config(data, truth, GRID_C if grid_name == "full" else GRID_SMALL, hours, name, step)
     wall = run_workflow(wd, cfg, reuse=False)
     rec = read_run(wd, cfg, wall)
     run = wd / "results" / name
@@ -202,11 +203,12 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", choices=["full", "small"], default="full",
                     help="full: the 5,000-configuration grid of bench/budget.py (GRID_C); small: 18 configurations")
     ap.add_argument("--hours", type=float, default=3.0, help="budget.hours (0: no time box)")
+    ap.add_argument("--step", type=float, default=0.1, help="rfe.step (0.1: 43 rounds at full scale)")
     ap.add_argument("--name", default=None, help="run name (default: seed_<rows>x<features>_<grid>)")
     ap.add_argument("--data-only", action="store_true", help="write the table and its truth only")
     args = ap.parse_args(argv)
     name = args.name or f"seed_{args.rows}x{args.features}_{args.grid}"
-    rec = measure(args.rows, args.features, args.grid, args.hours or None, name, args.data_only)
+    rec = measure(args.rows, args.features, args.grid, args.hours or None, name, args.data_only, args.step)
     SEED_OUT.mkdir(parents=True, exist_ok=True)
     (SEED_OUT / f"{name}.json").write_text(json.dumps(rec, indent=1, default=str))
     print(json.dumps({k: v for k, v in rec.items() if k not in ("selected", "truth", "machine")}, indent=1,

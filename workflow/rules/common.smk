@@ -43,10 +43,10 @@ CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
 
 
 def _invocation_cores():
-    try:
-        return int(workflow.cores or CPUS)
-    except (WorkflowError, TypeError, ValueError):
-        return CPUS
+    """The -j cores: a run's cores; a dry run (`-n -j 2`) keeps cores at 1 and puts -j in the nodes."""
+    res = workflow.global_resources
+    counts = [res[k].value for k in ("_cores", "_nodes") if k in res and isinstance(res[k].value, int)]
+    return max(counts) if counts else CPUS
 
 
 # The presets table and the time box (budget.hours; rfe_lib/plan/presets.py). The main process chooses the
