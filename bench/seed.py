@@ -164,7 +164,7 @@ def estimate(workdir: Path, cfg: dict) -> dict:
 
 
 def measure(rows: int, features: int, grid_name: str, hours: float | None, name: str, data_only: bool,
-            step: float = 0.1) -> dict:
+            step: float = 0.1, reuse: bool = False) -> dict:
     import pandas as pd
 
     from .budget import GRID_C, read_run, run_workflow
@@ -172,13 +172,22 @@ def measure(rows: int, features: int, grid_name: str, hours: float | None, name:
 
     wd = SEED_OUT / name
     data = SEED_OUT / f"{name}_data" / "seed.parquet"
-    truth = make_table(data, rows, features)
+    truth_file = data.parent / "truth.json"
+    if reuse and data.is_file() and truth_file.is_file():  # the same table: a finished run stays valid
+        truth = json.loads(truth_file.read_text())
+    else:
+        truth = make_table(data, rows, features)
     print(f"[seed] table {data} ({rows} x {features}); truth in {data.parent / 'truth.json'}", flush=True)
     if data_only:
         return {"truth": truth}
     cfg = config(data, truth, GRID_C if grid_name == "full" else GRID_SMALL, hours, name, step)
-    wall = run_workflow(wd, cfg, reuse=False)
-    rec = read_run(wd, cfg, wall)
+    wall = run_workflow(wd, cfg, reuse=reuse)
+    est = estimate(wd, cfg)
+    # what the run used: the box's preset may have set rfe.importance (read_run counts importance fits by it)
+    used = json.loads(json.dumps(cfg))
+    used["rfe"].update({"importance": "auto" if "importance auto" in (est["preset"] or "") else "lofo",
+                        "lofo_below": 30})
+    rec = read_run(wd, used, wall)
     run = wd / "results" / name
     selected = pd.read_parquet(run / "summary" / "selected.parquet")
     rounds = pd.read_parquet(run / "summary" / "rounds.parquet").set_index("round")
@@ -186,7 +195,7 @@ def measure(rows: int, features: int, grid_name: str, hours: float | None, name:
     params = json.loads(rounds.loc[sel_round, "params"])
     peaks = [float(benchmark_tsv(f).get("max_rss") or 0.0) for f in (run / "benchmarks").rglob("*.tsv")]
     out = {"rows": rows, "features": features, "grid": grid_name, "hours": hours, "wall_s": wall,
-           **estimate(wd, cfg), "selected_round": sel_round, "selected": rec["selected_features"],
+           **est, "selected_round": sel_round, "selected": rec["selected_features"],
            **scores(rec["selected_features"], truth), "test_rmse": rec["test_rmse"], "val_rmse": rec["val_rmse"],
            **oracle_losses(run, truth, params, cfg["model"]["params"]), "peak_job_rss_mb": max(peaks, default=None),
            "n_rounds": rec["n_rounds"], "machine": machine()}
@@ -206,9 +215,11 @@ def main(argv=None) -> int:
     ap.add_argument("--step", type=float, default=0.1, help="rfe.step (0.1: 43 rounds at full scale)")
     ap.add_argument("--name", default=None, help="run name (default: seed_<rows>x<features>_<grid>)")
     ap.add_argument("--data-only", action="store_true", help="write the table and its truth only")
+    ap.add_argument("--reuse", action="store_true", help="read a finished run instead of running it again")
     args = ap.parse_args(argv)
     name = args.name or f"seed_{args.rows}x{args.features}_{args.grid}"
-    rec = measure(args.rows, args.features, args.grid, args.hours or None, name, args.data_only, args.step)
+    rec = measure(args.rows, args.features, args.grid, args.hours or None, name, args.data_only, args.step,
+                  args.reuse)
     SEED_OUT.mkdir(parents=True, exist_ok=True)
     (SEED_OUT / f"{name}.json").write_text(json.dumps(rec, indent=1, default=str))
     print(json.dumps({k: v for k, v in rec.items() if k not in ("selected", "truth", "machine")}, indent=1,
