@@ -188,3 +188,32 @@ def test_jobs_that_reparse_take_the_main_process_choice(monkeypatch):
     monkeypatch.setenv(ENV, "halving+carry")
     job = budget_plan(plan, s, cores=64, cpus=1, main_process=False)
     assert job.chosen.name == "halving+carry" and job.settings.hpo.search == "halving"
+
+
+def test_later_rounds_cost_less_by_the_calibrated_column_share():
+    """With the plan's column share a (here 0.5), a fit of round r costs a + (1 - a) * n_r / n_0 of a round-0 fit:
+    the exhaustive run on one core, one second per round-0 fit, no start-up, worked out by hand."""
+    plan, s = small()
+    plan.column_fixed_share = 0.5
+    exhaustive = presets(plan, s, 1, [ONE_CORE])[0]
+    # per round: 81 HPO fits + LOFO (3 x n) + the model; sizes 1, 0.5 + 0.5 * 4/5 = 0.9, 0.5 + 0.5 * 3/5 = 0.8
+    assert exhaustive.wall[0] == pytest.approx((81 + 15 + 1) * 1.0 + (81 + 12 + 1) * 0.9 + (81 + 9 + 1) * 0.8)
+    assert exhaustive.fit_equivalents == 282  # the table's fit-equivalents stay fits, not seconds
+
+
+def test_calibration_measures_the_share_a_fit_keeps_with_fewer_columns():
+    """The plan's second calibration fit: on a table of 40 columns, a share in [0, 1]; under 10 columns, none."""
+    import numpy as np
+
+    from rfe_lib.plan.estimate import calibrate
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(600, 40)), columns=[f"c{j}" for j in range(40)])
+    df["bikers"] = df.sum(axis=1)
+    s = settings_of({"data": {"features": None}})
+    from rfe_lib.features import feature_map
+
+    fmap = feature_map(list(df.columns[:40]), s.data_spec())
+    seconds, share = calibrate(s, s.model_spec(), df, fmap, 400)
+    assert seconds > 0 and 0.0 <= share <= 1.0
+    assert calibrate(s, s.model_spec(), df, fmap[:8], 400)[1] is None

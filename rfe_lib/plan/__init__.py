@@ -29,6 +29,7 @@ class Plan:
     min_fit_rows: int         # the fitting rows of the smallest CV fold
     warnings: list = field(default_factory=list)
     seconds_per_fit: float | None = None  # calibration: one fit of configuration 0 on a fold's rows (rough)
+    column_fixed_share: float | None = None  # calibration: the share of a fit's time that fewer columns keep
 
     @property
     def n_rounds(self) -> int:
@@ -119,7 +120,7 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
         min_fit_rows=int(len(folds) - folds.value_counts().max()), warnings=warnings,
     )
     search_strategy(settings, plan)  # refuses bad search settings (they may depend on the data)
-    plan.seconds_per_fit = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)
+    plan.seconds_per_fit, plan.column_fixed_share = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)
     refuse_large_grid(plan, settings)
     cache.save(cache_dir, key, plan)
     return plan

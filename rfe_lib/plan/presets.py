@@ -9,7 +9,9 @@ A preset's wall time is estimated from its job *waves*: the jobs a run must fini
 elimination; the summary at the end). A wave of ``J`` jobs sharing ``W`` seconds of fits, on ``C`` cores, takes
 ``ceil(J / C) * (W / J + job start-up) + the wave's scheduling latency``; the run takes the sum over its waves
 (the critical path). On this invocation's cores the latency is 0; on a cluster it is ``budget.wave_seconds``.
-Fit seconds are the plan's calibration fit (:func:`rfe_lib.plan.estimate.calibrate`) times the fit-equivalents.
+Fit seconds are the plan's calibration fit (:func:`rfe_lib.plan.estimate.calibrate`) times the fit-equivalents,
+a round's fits scaled by its features when the plan measured how a fit shrinks with the columns: ``a + (1 - a) *
+n_r / n_0`` of a round-0 fit, ``a`` from a second calibration fit on a tenth of the columns.
 
 The time box (``budget.hours``) takes the first preset of the table whose estimate fits, and refuses the run,
 table shown, when none does.
@@ -85,21 +87,25 @@ def apply(settings, hpo: dict, rfe: dict):
 
 
 def waves(plan, settings, cpus: int) -> list[tuple[float, int]]:
-    """The run's job waves in order: (fit-equivalents, jobs) each, with shards cut for ``cpus`` CPUs as
-    ``auto`` would cut them."""
+    """The run's job waves in order: (work, jobs) each, with shards cut for ``cpus`` CPUs as ``auto`` would cut
+    them. Work is in round-0 fits: fit-equivalents, each weighted by its round's size when the plan measured how
+    a fit's time shrinks with the columns (``column_fixed_share``)."""
     from ..importance import round_methods
     from ..schedule import resolve_shards
     from ..search import search_strategy
 
     strategy = search_strategy(settings, plan)
     folds = plan.n_folds
+    fixed = getattr(plan, "column_fixed_share", None)
     out = [(0.0, 1)] * DATA_WAVES
     for r, (n, method) in enumerate(zip(plan.schedule, round_methods(settings, plan.schedule))):
+        # a fit of round r, in round 0's fits: the calibration's fixed part, the rest in proportion to the features
+        size = 1.0 if fixed is None else fixed + (1 - fixed) * n / plan.schedule[0]
         for rung in strategy.rungs(r):
             jobs = resolve_shards(settings.hpo.shards, rung.n_candidates, cpus, folds)
-            out.append((rung.n_candidates * rung.resource_fraction * folds, jobs))
+            out.append((rung.n_candidates * rung.resource_fraction * folds * size, jobs))
         shards = method.shards(settings.importance.shards, n, folds, cpus)
-        out.append((method.fits(n, folds, shards) + 1, shards + 1))  # importance shards beside the round's model
+        out.append(((method.fits(n, folds, shards) + 1) * size, shards + 1))  # importance beside the round's model
         out.append((0.0, 1))  # the elimination
     return out + [(0.0, 1)] * SUMMARY_WAVES
 
