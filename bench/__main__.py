@@ -11,7 +11,9 @@ save and lose on real tables, about 50 minutes; not part of ``all``; its own opt
 ``repeats`` (repeats of the elimination against a single run on the same tables, over three test splits; not part
 of ``all``; ``python -m bench repeats -h``), ``boost`` (LightGBM, XGBoost and CatBoost against HistGradientBoosting:
 one fit, one round, the plan's estimate; not part of ``all``), ``splits`` (stratified vs time and group splits on
-Bikeshare, issue 20; not part of ``all``; ``--reuse``). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
+Bikeshare, issue 20; not part of ``all``; ``--reuse``), ``seed`` (issue 19: a synthetic table of the seed's shape with a
+known truth under a time box; about three hours at full scale, not part of ``all``; ``python -m bench seed -h``).
+Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
 busy cores); the full mode uses the sizes of the issue and takes two to three hours on 2 cores.
 """
@@ -102,6 +104,10 @@ def main(argv=None) -> None:
 
         splits.main(argv[1:])
         return
+    if argv[:1] == ["seed"]:  # the seed's workload (issue 19), its own options: bench/seed.py
+        from . import seed
+
+        return seed.main(argv[1:])
     if argv[:1] == ["budget"]:  # its own options (--datasets, --parts, --reuse): bench/budget.py
         from . import budget
         from .report import write

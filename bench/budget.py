@@ -2,6 +2,7 @@
 
     python -m bench budget [--datasets meats chem_proc_yield bikeshare] [--parts A B C] [--reuse]
     python -m bench.budget table      # the tables of bench/out/budget/*.json (markdown)
+    python -m bench.budget estimates  # the plan's wall-time estimate against the finished runs' (issue 19)
 
 Part A (search, issue 12): a HistGradientBoosting grid of 108 configurations, LOFO importance, the same RFE
 settings in every run; grid, halving, random and each with ``hpo.carry``. Per run: HPO fit-equivalents (the sum of
@@ -78,6 +79,7 @@ SEARCHES = {
 }
 STOP = {"patience": 3, "tolerance": 1.0}
 NO_STOP_VARIANTS: set = set()  # tables whose part B runs without the rfe.stop variants (--no-stop-variants)
+ONLY_SEARCHES: list = []  # part A runs only these searches (--searches; grid, the reference, always runs)
 
 
 def run_id(name: str) -> str:
@@ -105,6 +107,8 @@ def base_config(ds: str, name: str, grid: dict) -> dict:
 def part_a_configs(ds: str) -> dict:
     out = {}
     for name, hpo in SEARCHES.items():
+        if ONLY_SEARCHES and name != "grid" and name not in ONLY_SEARCHES:
+            continue
         cfg = base_config(ds, name, GRID_A)
         cfg["hpo"].update(hpo)
         out[name] = cfg
@@ -480,6 +484,58 @@ def measure_c(log=print) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------------------------- estimates
+
+PRESET_OF = {"grid": "exhaustive", "grid+carry": "grid+carry", "halving+carry": "halving+carry",
+             "random+carry": "random+carry"}
+
+
+def estimates(log=print, recalibrate: bool = False) -> list[dict]:
+    """The plan's wall-time estimate at -j 2 (rfe_lib.plan.presets, from each finished run's own cached plan)
+    against the run's measured wall time, and where it misses: the calibration fit's seconds against the HPO
+    jobs' measured seconds per fit-equivalent, and the jobs' count."""
+    import yaml
+
+    from rfe_lib.plan import Plan
+    from rfe_lib.plan.presets import Machine, presets, waves
+    from rfe_lib.settings import Settings
+
+    out = []
+    for ds in DATASETS:
+        rec_file = BUDGET / f"{ds}.json"
+        if not rec_file.is_file():
+            continue
+        runs = json.loads(rec_file.read_text()).get("A", {}).get("runs", {})
+        for name, rec in runs.items():
+            wd = BUDGET / ds / run_id(name)
+            plans = sorted((wd / ".snakemake" / "rfe-plan").glob("*.json"))
+            if name not in PRESET_OF or len(plans) != 1:
+                continue
+            plan = Plan(**json.loads(plans[0].read_text()))
+            settings = Settings.from_config(yaml.safe_load((wd / "config.yaml").read_text()))
+            if recalibrate:  # the plan as this code makes it now (its calibration fits made again, here)
+                from rfe_lib.plan import make_plan
+
+                with machine_lock():
+                    plan = make_plan(settings)
+            table = {p.name: p for p in presets(plan, settings, 2, [Machine(2)])}
+            preset = table.get(PRESET_OF[name])
+            if preset is None or preset.wall[0] is None:
+                continue
+            n_jobs = sum(j for _, j in waves(plan, preset.settings, 2))
+            measured_spf = rec["hpo_fit_seconds"] / rec["hpo_fit_equivalents"] if rec.get("hpo_fit_seconds") else None
+            row = {"dataset": ds, "run": name, "column_fixed_share": plan.column_fixed_share, "rows": plan.n_rows, "features": len(plan.features),
+                   "rounds": plan.n_rounds, "estimate_s": round(preset.wall[0], 1), "wall_s": rec["wall"],
+                   "ratio": round(rec["wall"] / preset.wall[0], 2), "calibration_spf": plan.seconds_per_fit,
+                   "hpo_spf_measured": measured_spf, "jobs_cpu_s": rec.get("jobs_cpu"),
+                   "estimated_cpu_s": round(preset.cpu_seconds, 1), "jobs_estimated": n_jobs}
+            log(f"    {ds}/{name}: estimate {row['estimate_s']} s, wall {row['wall_s']} s (x{row['ratio']}); "
+                f"calibration {plan.seconds_per_fit:.3g} s/fit, HPO measured "
+                f"{measured_spf if measured_spf is None else round(measured_spf, 4)} s/fit-equivalent", flush=True)
+            out.append(row)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- tables
 
 
@@ -646,6 +702,11 @@ def main(argv=None) -> int:
     if argv[:1] == ["table"]:
         print("\n".join(tables()))
         return 0
+    if argv[:1] == ["estimates"]:  # the plan's estimate against finished runs' wall time (issue 19)
+        rows = estimates(recalibrate="--recalibrate" in argv)
+        BUDGET.mkdir(parents=True, exist_ok=True)
+        (BUDGET / "estimates.json").write_text(json.dumps(rows, indent=1))
+        return 0
     ap = argparse.ArgumentParser(prog="python -m bench budget", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
@@ -654,7 +715,10 @@ def main(argv=None) -> int:
     ap.add_argument("--collect", action="store_true", help="run nothing: tables from the runs finished so far")
     ap.add_argument("--no-stop-variants", nargs="*", default=[], metavar="DATASET",
                     help="part B of these tables without the rfe.stop runs (half the runs)")
+    ap.add_argument("--searches", nargs="+", default=[], choices=list(SEARCHES),
+                    help="part A with only these searches (and grid, the reference)")
     args = ap.parse_args(argv)
+    ONLY_SEARCHES.extend(args.searches)
     NO_STOP_VARIANTS.update(args.no_stop_variants)
     measure(args.datasets, args.parts, "collect" if args.collect else args.reuse, log=lambda *a, **k: print(*a, **{"flush": True, **k}))
     print("\n".join(tables()))

@@ -159,6 +159,14 @@ class ExcelSettings(Section):
 
 
 @dataclass(frozen=True)
+class BudgetSettings(Section):
+    hours: float | None   # the time box; None: none
+    cores: int | None     # the cores the box assumes; None: the invocation's -j cores
+    cluster_cores: int    # the SLURM allocation of the presets table's cluster column
+    wave_seconds: float   # scheduling latency of one wave of cluster jobs
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of a run, by section (the keys of the config file)."""
 
@@ -174,9 +182,11 @@ class Settings:
     target_angle: str | None
     plots: PlotSettings
     excel: ExcelSettings
+    budget: BudgetSettings
 
-    # Sections that only shape how results are shown: the plan does not depend on them.
-    PRESENTATION: ClassVar[tuple[str, ...]] = ("plots", "excel", "evaluation")
+    # Sections the plan does not depend on: how results are shown, and the time box (which chooses among presets
+    # made from the plan, rfe_lib/plan/presets.py).
+    PRESENTATION: ClassVar[tuple[str, ...]] = ("plots", "excel", "evaluation", "budget")
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -207,6 +217,14 @@ class Settings:
         if s.test_fraction + s.val_fraction >= 0.9:
             raise RFEError(f"split.test_fraction + split.val_fraction = {s.test_fraction + s.val_fraction:g}: "
                            "they must leave at least 10% of the rows for training")
+        if self.rfe.repeats > 1 and s.method == "time":
+            raise RFEError(f"rfe.repeats: {self.rfe.repeats} with split.method: time: a time split has one set of test, "
+                           "validation and training rows (the latest, the span before, the rest), so repeats would "
+                           "all be the same run; use rfe.repeats: 1, or split.method: group (whole days or sites)")
+        if self.rfe.repeats > 1 and self.budget.hours is not None:
+            raise RFEError(f"budget.hours with rfe.repeats: {self.rfe.repeats}: the time box estimates one elimination, "
+                           "not repeats of it; set the budget keys yourself (the plan's presets table shows them) "
+                           "or use rfe.repeats: 1")
         if self.model.early_stopping is not None:
             from .early_stopping import SUPPORTED
 

@@ -154,7 +154,7 @@ def stopped_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_a_run_records_the_trees_each_configuration_used(stopped_run):
-    from conftest import read_run
+    from conftest import layout
 
     run = layout(stopped_run)
     table = pd.read_parquet(run.file("table"))

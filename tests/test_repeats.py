@@ -250,6 +250,16 @@ def test_bad_repeat_counts_are_refused_before_anything_is_written(tmp_path):
         assert not (work / "results").exists()
 
 
+def test_repeats_with_a_time_split_or_a_time_box_are_refused():
+    from rfe_lib import RFEError
+
+    with pytest.raises(RFEError, match="split.method: time"):
+        settings_of(deep_update(REPEATED, {"data": {"features": ["hour", "temp", "hum"]},
+                                           "split": {"method": "time", "time_column": "day"}}))
+    with pytest.raises(RFEError, match="budget.hours"):
+        settings_of(deep_update(REPEATED, {"budget": {"hours": 3}}))
+
+
 def test_repeat_settings_shift_the_seed_and_keep_the_test_seed():
     from rfe_lib.repeats import repeat_settings
 

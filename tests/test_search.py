@@ -186,6 +186,14 @@ def test_carry_searches_the_previous_rounds_best_and_refreshes():
     auto = strategy({"search": "halving", "grid": {"alpha": ALPHAS * 1}, "carry": {}}, 200,
                     model={"estimator": "sklearn.linear_model.Ridge", "params": {}})
     assert auto.carry_top == 20 and auto.carry_refresh == 0  # 10% of 200, at least 3**2
+    # halving over a carried pool would rank it after a few trees: carried rounds score it on the full resource
+    halving = strategy({"search": "halving", "grid": {"alpha": ALPHAS}, "halving": {"resource": "n_samples"},
+                        "carry": {"top": 9, "refresh": 3}}, 27, min_fit_rows=1800,
+                       model={"estimator": "sklearn.linear_model.Ridge", "params": {}})
+    assert [(g.n_candidates, g.resource_fraction) for g in halving.rungs(1)] == [(9, 1.0)]
+    assert [(g.n_candidates, g.resource_fraction) for g in halving.rungs(3)] == [
+        (27, pytest.approx(1 / 9)), (9, pytest.approx(1 / 3)), (3, 1.0)]
+    assert halving.fits(1, 5) == {"fits": 45, "fit_equivalents": 45.0, "exhaustive": 135}
 
 
 def test_grid_edges_name_the_parameter_and_the_edge():
@@ -260,14 +268,25 @@ def test_a_halving_run_recomputed_from_its_own_split(halving_run):
     ranked = res[res["error"].isna()].sort_values(["rung", "mean", "config_id"], ascending=[False, True, True])
     expected = ranked.drop_duplicates("config_id")["config_id"].tolist()[:3]  # each config at its last rung
     assert sorted(r1.loc[r1["rung"] == 0, "config_id"]) == sorted(expected)
+    # ... and scores them on the full resource in one rung (issue 19: no halving over a carried pool), each
+    # per-fold loss recomputed with plain scikit-learn on round 1's features and every fitting row of each fold
+    assert (r1["rung"] == 0).all() and (r1["resource_fraction"] == 1.0).all() and len(r1) == 3
+    kept = set(pd.read_parquet(run.round_file(1, "features"))["feature"])
+    cols = fmap.loc[fmap["feature"].isin(kept), "column"].tolist()
+    X1 = table.iloc[train["row"].to_numpy()][cols].to_numpy()
+    for _, row in r1.iterrows():
+        _, per_fold = direct_loss(X1, y, folds, lambda: HistGradientBoostingRegressor(
+            max_iter=30, random_state=7, **configs[row["config_id"]]), 1.0, 7)
+        np.testing.assert_allclose(row[["fold_0", "fold_1", "fold_2"]].to_numpy(float), per_fold, rtol=1e-9)
     rounds = pd.read_parquet(run.file("rounds"))
     assert rounds["full_search"].tolist() == [True, False, True]
     n_folds = 3
     assert rounds.loc[0, "hpo_fit_equivalents"] == pytest.approx(res["resource_fraction"].sum() * n_folds)
     assert rounds.loc[0, "hpo_configs"] == 9 and rounds.loc[1, "hpo_configs"] == 3
-    # the figure of the rungs, in every round
-    for r in range(3):
-        assert run.plot("hpo_rungs", r).is_file()
+    assert rounds.loc[1, "hpo_fit_equivalents"] == 3 * n_folds  # three full fits per fold
+    # the figure of the rungs, in the rounds that halve (a carried round has one rung; its figures' rule is named
+    # apart from the other rounds' though both variants have as many figures)
+    assert [run.plot("hpo_rungs", r).is_file() for r in range(3)] == [True, False, True]
 
 
 @pytest.mark.slow

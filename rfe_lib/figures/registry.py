@@ -302,7 +302,7 @@ def figure_groups(schedule, settings, per: str = "round", rungs=None) -> list[Fi
         for name, fig, _ in round_figures(n, settings, rungs[r] if rungs else 1):
             key = "" if per == "round" else fig.family
             by_key.setdefault(key, {}).setdefault(r, []).append(name)
-    groups = []
+    groups, used = [], set()
     for key, per_round in by_key.items():
         variants: dict[tuple, list[int]] = {}
         for r, names in per_round.items():
@@ -310,5 +310,10 @@ def figure_groups(schedule, settings, per: str = "round", rungs=None) -> list[Fi
         common = max(variants, key=lambda v: len(variants[v]))
         for names, rounds in variants.items():
             rule = "_".join(filter(None, ("figures", key, None if names == common else str(len(names)))))
+            base, k = rule, 1
+            while rule in used:  # two variants with as many figures (halving's rungs figure in some rounds only)
+                k += 1
+                rule = f"{base}_v{k}"
+            used.add(rule)
             groups.append(FigureGroup(key or "round", names, tuple(rounds), rule))
     return groups

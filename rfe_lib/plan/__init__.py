@@ -31,6 +31,7 @@ class Plan:
     seconds_per_fit: float | None = None  # calibration: one fit of configuration 0 on a fold's rows (rough)
     set_sizes: dict | None = None   # rows per set of the split (train, val, test, and gap for a time split's gap)
     fold_sizes: list | None = None  # [fitting rows, held-out rows] of each CV fold
+    column_fixed_share: float | None = None  # calibration: the share of a fit's time that fewer columns keep
 
     @property
     def n_rounds(self) -> int:
@@ -126,7 +127,7 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
         fold_sizes=[[len(fit), len(held)] for fit, held in folds],
     )
     search_strategy(settings, plan)  # refuses bad search settings (they may depend on the data)
-    plan.seconds_per_fit = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)
+    plan.seconds_per_fit, plan.column_fixed_share = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)
     refuse_large_grid(plan, settings)
     cache.save(cache_dir, key, plan)
     return plan

@@ -12,12 +12,27 @@ from .. import RFEError
 CALIBRATION_ROWS = 5000
 
 
-def calibrate(settings, spec, df, fmap, n_train_fit: int) -> float | None:
-    """Seconds for one fit of the grid's first configuration on a fold's ``n_train_fit`` rows (for the estimate).
+def calibrate(settings, spec, df, fmap, n_train_fit: int) -> tuple[float | None, float | None]:
+    """Seconds for one fit of the grid's first configuration on a fold's ``n_train_fit`` rows (for the estimate),
+    and the share of that time a fit keeps with a tenth of the columns (for the later rounds' fewer features).
 
     The fit runs on a random sample of at most :data:`CALIBRATION_ROWS` rows, engineered alone, and its
-    time is scaled linearly to ``n_train_fit`` rows: a rough figure, meant to tell an hour from a year.
+    time is scaled linearly to ``n_train_fit`` rows: a rough figure, meant to tell an hour from a year. The second
+    fit (the same rows, a tenth of the columns, at least one) gives ``a`` in ``time(k columns) = time(all) * (a +
+    (1 - a) * k / all)``: the part of a fit that does not shrink with the columns. With fewer than 10 columns it is
+    not measured (None: later rounds are estimated as round 0).
     """
+    seconds = _calibration_fit(settings, spec, df, fmap, n_train_fit)
+    if seconds is None or len(fmap) < 10:
+        return seconds, None
+    few = _calibration_fit(settings, spec, df, fmap, n_train_fit, n_columns=max(1, len(fmap) // 10))
+    if few is None:
+        return seconds, None
+    share = max(1, len(fmap) // 10) / len(fmap)
+    return seconds, min(1.0, max(0.0, (few / seconds - share) / (1 - share)))
+
+
+def _calibration_fit(settings, spec, df, fmap, n_train_fit: int, n_columns: int | None = None) -> float | None:
     try:
         import numpy as np
         from threadpoolctl import threadpool_limits
@@ -30,6 +45,8 @@ def calibrate(settings, spec, df, fmap, n_train_fit: int) -> float | None:
         idx = np.sort(np.random.default_rng(0).choice(len(df), size=n, replace=False))
         sample = df.iloc[idx]
         X = engineer(sample, fmap, settings.data_spec()).to_numpy(dtype=float)
+        if n_columns is not None:  # the first columns of the feature map
+            X = X[:, :n_columns]
         y = sample[settings.data.target].to_numpy(dtype=float)
         model = build_model(spec, Grid(settings.hpo.grid)[0])
         with threadpool_limits(limits=settings.hpo.threads):  # as many threads as a job gets

@@ -14,11 +14,12 @@ from ..metrics import tolerance_column
 from ..split import method_text
 
 
-def run_facts(settings, plan, search) -> dict:
+def run_facts(settings, plan, search, budget: str = "") -> dict:
     """What the description says about the run itself (known when the workflow is parsed; the report_texts job
-    gets it as a param, so it reruns only when one of these changes)."""
+    gets it as a param, so it reruns only when one of these changes). ``budget``: which preset the time box
+    chose and why (rfe_lib.plan.presets; the key is left out without a box)."""
     full = [r for r in range(plan.n_rounds) if search.searches_fully(r)]
-    return {"run_name": settings.run_name, "target": settings.data.target,
+    return ({"budget": budget} if budget else {}) | {"run_name": settings.run_name, "target": settings.data.target,
             "estimator": settings.model.estimator.rpartition(".")[2], "metric": settings.hpo.metric,
             "folds": settings.split.folds, "select": settings.rfe.select,
             "tolerances": list(settings.evaluation.tolerances), "n_rows": plan.n_rows, "n_rounds": plan.n_rounds,

@@ -10,6 +10,11 @@ time), else ``n_samples``. The number of rungs is the smaller of what the pool n
 what the resource allows (``1 + log_factor(max / min_resources)``), and rung ``i`` of ``R`` gets ``factor**(i+1-R)``
 of the full resource. ``min_resources: auto`` makes rung 0 meaningful: a ``factor**2``-th of the full resource, and
 for rows at least 200 of them.
+
+Halving runs only in rounds that search fully. A round of ``hpo.carry`` scores its carried pool (the previous round's
+best few) on the full resource in one rung, as the grid search would (issue 19): the pool is already a short list
+of good configurations, and ranking it after a few trees or on a few rows favours the fast learners (the largest
+learning rate), which drifted the elimination path in the budget benchmark.
 """
 
 from __future__ import annotations
@@ -81,6 +86,12 @@ class HalvingSearch(SearchStrategy):
                 value = max(1, round(self.max_resources * share))
                 rungs.append(Rung(n, resource_fraction=value / self.max_resources, params={self.resource: value}))
         return rungs
+
+    def rungs(self, r: int) -> list[Rung]:
+        """Round ``r``'s stages: halving in a round that searches fully, one full rung over a carried pool."""
+        if not self.searches_fully(r):
+            return [Rung(self.pool_size(r))]
+        return self.rungs_of(self.pool_size(r))
 
     def describe(self) -> str:
         return (f"halving (factor {self.factor:g}, resource {self.resource}: {self.min_resources} to "

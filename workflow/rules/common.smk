@@ -24,6 +24,7 @@ from rfe_lib.importance import methods_title, round_methods  # noqa: E402
 from rfe_lib.layout import Layout  # noqa: E402
 from rfe_lib.plan import make_plan  # noqa: E402
 from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
+from rfe_lib.plan.presets import budget_plan  # noqa: E402
 from rfe_lib.plan.text import describe  # noqa: E402
 from rfe_lib.schedule import resolve_shards  # noqa: E402
 from rfe_lib.report.texts import run_facts, template_name  # noqa: E402
@@ -50,6 +51,27 @@ FOLDS = SETTINGS.split.folds
 # `auto` shard counts come from the CPU count of the machine that plans the run; the value is exported
 # so that jobs re-parsing this file elsewhere (cluster nodes) cut the work exactly the same way.
 CPUS = int(os.environ.setdefault("RFE_AUTO_SHARDS", str(os.cpu_count() or 1)))
+
+
+def _invocation_cores():
+    """The -j cores: a run's cores; a dry run (`-n -j 2`) keeps cores at 1 and puts -j in the nodes."""
+    res = workflow.global_resources
+    counts = [res[k].value for k in ("_cores", "_nodes") if k in res and isinstance(res[k].value, int)]
+    return max(counts) if counts else CPUS
+
+
+# The presets table and the time box (budget.hours; rfe_lib/plan/presets.py). The main process chooses the
+# preset and exports its name, so that jobs re-parsing this file (other cores, other nodes) use the same one.
+BUDGET = None
+if SETTINGS.budget.hours is not None or workflow.is_main_process:
+    try:
+        BUDGET = budget_plan(PLANS[0], SETTINGS, _invocation_cores(), CPUS, on_cluster=not workflow.local_exec,
+                             main_process=workflow.is_main_process)
+    except RFEError as exc:
+        raise WorkflowError(str(exc)) from None
+    SETTINGS = BUDGET.settings
+    BRANCH_SETTINGS = [SETTINGS] if REPEATS == 1 else [repeat_settings(SETTINGS, i) for i in range(REPEATS)]
+BUDGET_WHY = BUDGET.why if BUDGET is not None else ""  # the summary and the report say it (empty without a box)
 
 
 def make_branch(name, settings, plan, layout, final=False):
@@ -109,6 +131,8 @@ if workflow.is_main_process:  # once per run: not again in jobs that re-parse th
     print(
         describe(PLAN, FIRST.settings, FIRST.hpo_shards[0][0], FIRST.importance_shards,
                  estimate_from_benchmarks(PLAN, FIRST.settings, hpo_benchmarks(FIRST), FIRST.importance_shards)),
+        *([BUDGET.text] if BUDGET is not None and BUDGET.text else []),
+        sep="\n",
         file=sys.stderr,
     )
     if REPEATS > 1:

@@ -11,7 +11,7 @@ rule report_texts:
     params:
         template=file_hash(REPORT_TEMPLATE),  # rerun when it changes
         names=figure_names(),
-        facts=run_facts(SETTINGS, PLAN, SEARCH),  # with repeats, the repeated run's template (rfe_lib.report.texts)
+        facts=run_facts(SETTINGS, PLAN, SEARCH, BUDGET_WHY),  # with repeats, the repeated run's template (rfe_lib.report.texts)
         run_dir=lambda wc: RUN_LAYOUT.root,
         code=script_code("report_texts"),
     threads: 1

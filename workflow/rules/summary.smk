@@ -18,6 +18,7 @@ rule summarize:
         planned_rounds=lambda wc: len(B(wc).rounds),
         metric=SETTINGS.hpo.metric,
         code=script_code("summarize"),
+        **({"budget": BUDGET_WHY} if BUDGET_WHY else {}),  # the time box's choice, in selected.parquet
     threads: 1
     resources:
         mem_mb=1000,

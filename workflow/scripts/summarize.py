@@ -16,6 +16,9 @@ def main(smk, log):
     log.info("selected round %d (%s): %s", selected.at[0, "round"], smk.params.select, ", ".join(selected["feature"]))
     if not pd.isna(selected.at[0, "warning"]):
         log.warning("%s", selected.at[0, "warning"])
+    if "budget" in smk.params.keys():  # a time box chose the search (budget.hours)
+        selected["budget"] = smk.params.budget
+        log.info("%s", smk.params.budget)
     write_parquet(rounds, smk.output.rounds)
     write_parquet(selected, smk.output.selected)
 
