@@ -66,6 +66,31 @@ if workflow.is_main_process:  # once per run: not again in jobs that re-parse th
     )
 
 
+
+def job_fits(key):
+    """``{key(rule, wildcards): model fits}`` of every fitting job: search shards and rungs (candidates x folds, item i
+    in shard i % n), importance shards (the round's method's count for the shard's features) and each round's final
+    model. The progress bar (snakemake_logger_plugin_rfe, ``--logger rfe``) weighs the run's jobs by it."""
+    fits = {}
+    for r in ROUNDS:
+        for g, rung in enumerate(RUNGS[r]):
+            n = HPO_SHARDS[r][g]
+            for s in range(n):
+                name, wc = ("hpo_shard", {}) if g == 0 else ("hpo_rung", {"g": str(g)})
+                fits[key(name, {"r": f"{r:03d}", "s": f"{s:02d}", **wc})] = len(range(s, rung.n_candidates, n)) * FOLDS
+        n = IMPORTANCE_SHARDS[r]
+        for s in range(n):
+            fits[key("importance_shard", {"r": f"{r:03d}", "s": f"{s:02d}"})] = METHODS[r].fits(
+                len(range(s, PLAN.schedule[r], n)), FOLDS, 1)
+        fits[key("train_model", {"r": f"{r:03d}"})] = 1
+    return fits
+
+
+_PROGRESS = sys.modules.get("snakemake_logger_plugin_rfe")  # loaded by Snakemake when installed (--logger rfe)
+if workflow.is_main_process and _PROGRESS is not None:
+    _PROGRESS.set_plan(job_fits(_PROGRESS.job_key), len(ROUNDS))
+
+
 wildcard_constraints:
     r=r"\d\d\d",
     s=r"\d\d+",
