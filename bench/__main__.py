@@ -7,7 +7,8 @@ start-up, measured from the same run's jobs), ``mlxtend`` (the pipeline against 
 same folds, and the bundled example end to end; needs ``pip install -e '.[bench]'``), ``overhead_mid`` (the same with a mid-size
 144-configuration grid; about 35 minutes, so ``all --quick`` leaves it out), ``dag`` (``snakemake -n``
 and a no-op rerun of a long run), ``formats`` (Parquet vs xlsx), ``budget`` (what the budgets of issues 12 and 13
-save and lose on real tables, about 50 minutes; not part of ``all``; its own options, ``python -m bench budget -h``). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
+save and lose on real tables, about 50 minutes; not part of ``all``; its own options, ``python -m bench budget -h``),
+``cache`` (the cache between runs: a first run, then rfe.select and rfe.step changed; ``python -m bench cache -h``). Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
 busy cores); the full mode uses the sizes of the issue and takes two to three hours on 2 cores.
 """
@@ -84,6 +85,11 @@ def run_section(name: str, mode: str) -> None:
 
 def main(argv=None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["cache"]:  # the cache between runs (issue 22): its own options, bench/cache.py
+        from . import cache
+
+        cache.main(argv[1:])
+        return
     if argv[:1] == ["budget"]:  # its own options (--datasets, --parts, --reuse): bench/budget.py
         from . import budget
         from .report import write

@@ -91,7 +91,7 @@ def test_second_run_takes_every_cached_job_from_the_cache(cache_runs):
         assert "restored" in second[name] and "cache miss" not in second[name], (name, second[name])
     # no fit ran in run b: the search shards' progress lines are absent
     assert all("ETA" not in second[name] for name in ROUND_LOGS)
-    assert len(list(cache.glob("*/*/" + MANIFEST))) == len(CACHED_LOGS)
+    assert len(list(cache.glob("*/*/" + MANIFEST))) >= len(CACHED_LOGS)  # and the eliminations, figures, ...
     # byte for byte the computed artifacts, and the run's end products too
     computed, restored = artifacts(a), artifacts(b)
     assert len(computed) >= 3 + 3 * 6 and computed == restored
