@@ -9,6 +9,7 @@ the plugin imports nothing of rfe_lib and costs nothing to runs of other workflo
 """
 
 
+import os
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ class LogHandler(LogHandlerBase):
         self.stop = threading.Event()
         self.ticker = threading.Thread(target=self._tick, name="rfe-progress", daemon=True)
         _CURRENT.append(self)
+        if self.active and self.tty:
+            # Local jobs log to their log file only (rfe_lib.progress.setup_logging), not over the bar; a failed
+            # job's log is still shown (show-failed-logs in the profiles).
+            os.environ["RFE_JOB_LOG_STDERR"] = "0"
         if self.active:
             self.ticker.start()
 

@@ -179,3 +179,28 @@ def test_cache_folder_from_the_environment(tmp_path):
     assert cache_dir({"RFE_CACHE": str(tmp_path)}) == tmp_path.resolve()
     assert cache_dir({}) == Path(".snakemake/rfe-cache").resolve()
     assert base_env()["RFE_CACHE"] == "off"  # the other tests' runs compute everything
+
+
+def test_restore_checks_every_file_against_the_manifest(tmp_path):
+    """Unit level: a flipped byte (same size), a truncated file and a missing manifest each make restore() refuse the
+    entry (nothing is written to the targets) and remove it; a whole entry restores byte for byte."""
+    source = tmp_path / "out.bin"
+    source.write_bytes(bytes(range(256)) * 100)
+    for damage in ("flip", "truncate", "manifest"):
+        cache = JobCache(tmp_path / f"cache-{damage}")
+        cache.store("cd" * 32, [source])
+        entry = cache.entry("cd" * 32)
+        blob = bytearray((entry / "0").read_bytes())
+        if damage == "flip":
+            blob[1000] ^= 0x01
+            (entry / "0").write_bytes(bytes(blob))
+        elif damage == "truncate":
+            (entry / "0").write_bytes(bytes(blob[:-1]))
+        else:
+            (entry / MANIFEST).unlink()
+        target = tmp_path / f"restored-{damage}.bin"
+        assert not cache.restore("cd" * 32, [target]), damage
+        assert not target.exists() and not entry.exists(), damage
+        assert [p.name for p in target.parent.glob(f".{target.name}*")] == []  # no temporary left
+        cache.store("cd" * 32, [source])
+        assert cache.restore("cd" * 32, [target]) and target.read_bytes() == source.read_bytes()

@@ -121,3 +121,30 @@ def test_handler_draws_a_bar_on_a_terminal_and_plain_lines_elsewhere(terminal):
     else:
         assert "\r" not in out and "[#" not in out
         assert len(lines) >= 2  # periodic lines while it ran, and the last
+
+
+def test_jobs_log_to_their_file_only_under_the_bar(tmp_path, monkeypatch):
+    """On a terminal the plugin sets RFE_JOB_LOG_STDERR=0 for the jobs it starts: their lines go to the log file only,
+    not over the bar."""
+    from rfe_lib.progress import setup_logging
+
+    monkeypatch.setenv("RFE_JOB_LOG_STDERR", "0")
+    logger = setup_logging(tmp_path / "job.log")
+    assert [type(h).__name__ for h in logger.handlers] == ["FileHandler"]
+    monkeypatch.delenv("RFE_JOB_LOG_STDERR")
+    logger = setup_logging(tmp_path / "job.log")
+    assert sorted(type(h).__name__ for h in logger.handlers) == ["FileHandler", "StreamHandler"]
+    for h in logger.handlers:
+        h.close()
+    logger.handlers.clear()
+
+    import os
+    import sys
+
+    monkeypatch.delenv("RFE_JOB_LOG_STDERR", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: jobs keep writing to it
+    _handler(io.StringIO()).close()
+    assert "RFE_JOB_LOG_STDERR" not in os.environ
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    _handler(Terminal()).close()
+    assert os.environ.get("RFE_JOB_LOG_STDERR") == "0"
