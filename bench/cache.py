@@ -1,6 +1,6 @@
 """The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml] [--step 3]``.
 
-Four real runs at ``-j 2`` in ``bench/out/work/cache/``, in order:
+Four real runs at ``-j 2`` in ``bench/out/work/cache-<config>/``, in order (``--only`` picks some):
 
 1. ``first``: the configuration as given, with an empty cache (what a newcomer's first run costs, storing included);
 2. ``select``: the same with the other ``rfe.select`` (best <-> one_se), under another run_name: the target is less
@@ -34,10 +34,10 @@ def _jobs(run: Path) -> tuple[int, int]:
     return restored, computed
 
 
-def measure(configfile: Path, step: int) -> list[dict]:
+def measure(configfile: Path, step: int, only: list[str] | None = None) -> list[dict]:
     import yaml
 
-    workdir = OUT / "work" / "cache"
+    workdir = OUT / "work" / f"cache-{configfile.stem}"
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -49,6 +49,8 @@ def measure(configfile: Path, step: int) -> list[dict]:
             ("step_nocache", {"step": step}, "off")]
     rows = []
     for name, rfe, where in runs:
+        if only and name not in only:
+            continue
         cfg = json.loads(json.dumps(base))
         cfg["run_name"] = name
         cfg["rfe"].update(rfe)
@@ -88,9 +90,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench cache", description=__doc__.splitlines()[0])
     ap.add_argument("--configfile", type=Path, default=REPO / "config" / "round.yaml")
     ap.add_argument("--step", type=int, default=3, help="rfe.step of the third and fourth runs")
+    ap.add_argument("--only", nargs="+", choices=["first", "select", "step", "step_nocache"],
+                    help="run only these (in the order above; 'first' fills the cache the others read)")
     args = ap.parse_args(argv)
     print(f"running the workflow from a snapshot: {common.snapshot()}", flush=True)  # immune to edits meanwhile
-    rows = measure(args.configfile.resolve(), args.step)
+    rows = measure(args.configfile.resolve(), args.step, args.only)
     text = table(rows)
-    (OUT / "cache.md").write_text(text + "\n")
+    (OUT / f"cache-{args.configfile.stem}.md").write_text(text + "\n")
     print(text)
