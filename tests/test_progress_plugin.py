@@ -148,3 +148,19 @@ def test_jobs_log_to_their_file_only_under_the_bar(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stderr", Terminal())
     _handler(Terminal()).close()
     assert os.environ.get("RFE_JOB_LOG_STDERR") == "0"
+
+
+def test_profiles_select_the_plugin_and_snakemake_finds_it():
+    """Both profiles select ``--logger rfe``, and Snakemake's plugin registry (which looks among importable top-level
+    packages: the project installed with editable_mode=compat or not editable, or the repository on the path) finds it
+    with its interval setting."""
+    import yaml
+
+    from conftest import REPO
+    from snakemake_interface_logger_plugins.registry import LoggerPluginRegistry
+
+    for profile in ("default", "slurm"):
+        assert yaml.safe_load((REPO / "profiles" / profile / "config.yaml").read_text())["logger"] == ["rfe"], profile
+    plugin = LoggerPluginRegistry().get_plugin("rfe")
+    assert plugin.log_handler is LogHandler
+    assert [f.name for f in __import__("dataclasses").fields(plugin.settings_cls)] == ["interval"]
