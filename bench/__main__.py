@@ -12,7 +12,8 @@ save and lose on real tables, about 50 minutes; not part of ``all``; its own opt
 of ``all``; ``python -m bench repeats -h``), ``boost`` (LightGBM, XGBoost and CatBoost against HistGradientBoosting:
 one fit, one round, the plan's estimate; not part of ``all``), ``splits`` (stratified vs time and group splits on
 Bikeshare, issue 20; not part of ``all``; ``--reuse``), ``seed`` (issue 19: a synthetic table of the seed's shape with a
-known truth under a time box; about three hours at full scale, not part of ``all``; ``python -m bench seed -h``).
+known truth under a time box; about three hours at full scale, not part of ``all``; ``python -m bench seed -h``),
+``cache`` (the cache between runs: a first run, then rfe.select and rfe.step changed; ``python -m bench cache -h``).
 Results go to ``bench/out/<mode>/<section>.json``; the tables of every mode measured so far are
 printed and written to ``docs/benchmarks.md``. ``--quick`` uses smaller data (about 10 minutes on 2
 busy cores); the full mode uses the sizes of the issue and takes two to three hours on 2 cores.
@@ -108,6 +109,11 @@ def main(argv=None) -> None:
         from . import seed
 
         return seed.main(argv[1:])
+    if argv[:1] == ["cache"]:  # the cache between runs (issue 22): its own options, bench/cache.py
+        from . import cache
+
+        cache.main(argv[1:])
+        return
     if argv[:1] == ["budget"]:  # its own options (--datasets, --parts, --reuse): bench/budget.py
         from . import budget
         from .report import write

@@ -86,11 +86,13 @@ def write_config(workdir: Path, config: dict, name: str = "config.yaml") -> Path
 
 
 def snakemake(workdir: Path, *args: str, configfile: str = "config.yaml", check: bool = True,
-              rss: bool = False) -> tuple[subprocess.CompletedProcess, float]:
-    """Run the real workflow in ``workdir``; return the process and its wall seconds."""
+              rss: bool = False, cache: str = "off") -> tuple[subprocess.CompletedProcess, float]:
+    """Run the real workflow in ``workdir``; return the process and its wall seconds. ``cache``: the folder of the
+    cache between runs (RFE_CACHE), off unless a benchmark measures it."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir),
            "--configfile", str(Path(workdir) / configfile), *args]
     env = bench_env()
+    env["RFE_CACHE"] = str(cache)
     if rss:
         rss_dir = Path(workdir) / "rss"
         rss_dir.mkdir(exist_ok=True)
@@ -126,6 +128,7 @@ def snapshot() -> Path:
 
 def bench_env() -> dict:
     env = dict(os.environ)
+    env["RFE_CACHE"] = "off"  # benchmarks measure computing, unless one measures the cache (bench/cache.py)
     env["PATH"] = os.pathsep.join((str(NO_SLURM), env.get("PATH", "")))
     return env
 

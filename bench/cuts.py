@@ -3,10 +3,10 @@
     python -m bench.cuts COMMIT [COMMIT ...] [--repeat 2] [--cases example versus] [--append]
 
 For each commit (a checkout in ``bench/out/cuts/<commit>``, made with ``git worktree``) it runs, from an empty folder
-at ``-j 2``: the bundled example (``config/round.yaml``), and the side-by-side case of ``bench/versus.py`` (Bikeshare,
+at ``-j 2``: the former bundled example (``config/example_full.yaml``), and the side-by-side case of ``bench/versus.py`` (Bikeshare,
 HistGradientBoosting ``max_iter=100``, a grid of one, step 1), and prints wall and CPU seconds and the number of jobs,
-the best of ``--repeat`` runs. The commits' own ``config/round.yaml`` is used (an old checkout names the importance
-section ``lofo``).
+the best of ``--repeat`` runs. The commits' own ``config/example_full.yaml`` is used, or before issue 22 their
+``config/round.yaml``, the same configuration (an old checkout names the importance section ``lofo``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ def checkout(commit: str) -> Path:
 def configs(tree: Path) -> dict:
     import yaml
 
-    example = yaml.safe_load((tree / "config" / "round.yaml").read_text())
+    # the heavier example: config/example_full.yaml since issue 22 made config/round.yaml the quick first run
+    full = tree / "config" / "example_full.yaml"
+    example = yaml.safe_load((full if full.is_file() else tree / "config" / "round.yaml").read_text())
+    example["run_name"] = "example"
     example["data"]["path"] = str(REPO / "data" / "example" / "bikeshare.parquet")
     versus = json.loads(json.dumps(example))
     versus["run_name"] = "versus"

@@ -37,7 +37,7 @@ CASES = {"example": None, "mid": MID_GRID}
 def _config(min_features: int, grid: dict | None = None) -> dict:
     import yaml
 
-    cfg = yaml.safe_load((REPO / "config" / "round.yaml").read_text())
+    cfg = yaml.safe_load((REPO / "config" / "example_full.yaml").read_text())  # the heavier example (issue 22)
     cfg["run_name"] = "overhead"
     if grid is not None:
         cfg["hpo"]["grid"] = grid

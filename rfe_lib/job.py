@@ -9,8 +9,12 @@ import traceback
 from . import RFEError
 
 
-def run(main, smk) -> None:
+def run(main, smk, cache: str | None = None) -> None:
     """Call ``main(smk, logger)`` with logging sent to ``smk.log[0]``; exit 1 on failure.
+
+    ``cache``: the script's name (``workflow/scripts/<cache>.py``), for a job whose outputs are fully determined by
+    its code, inputs and params: its outputs are then taken from the cache between runs when it holds them, and
+    stored there otherwise (:mod:`rfe_lib.jobcache`).
 
     An :class:`RFEError` is logged as its message alone (it is meant for the user); any other
     exception is logged with its traceback. Snakemake then removes the job's outputs.
@@ -19,7 +23,12 @@ def run(main, smk) -> None:
 
     logger = setup_logging(smk.log[0] if len(smk.log) else None)
     try:
-        main(smk, logger)
+        if cache is None:
+            main(smk, logger)
+        else:
+            from .jobcache import run_cached
+
+            run_cached(smk, cache, lambda: main(smk, logger), logger)
     except RFEError as exc:
         logger.error("%s", exc)
         sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 
@@ -49,7 +50,9 @@ def setup_logging(log_path=None) -> logging.Logger:
     logger.setLevel(logging.INFO)
     logger.handlers.clear()
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    handlers = [logging.StreamHandler()]
+    # RFE_JOB_LOG_STDERR=0: the log file only. The progress bar (--logger rfe on a terminal) sets it, so that jobs'
+    # lines do not write over the bar; Snakemake shows a failed job's log file (show-failed-logs).
+    handlers = [logging.StreamHandler()] if os.environ.get("RFE_JOB_LOG_STDERR", "1") != "0" else []
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w"))
     for h in handlers:

@@ -144,7 +144,8 @@ def make_workdir(workdir: Path, overrides: dict | None = None, n_rows: int = 200
 
 
 def base_env(**extra) -> dict:
-    """The environment of a test run: reproducible hashing, and no waiting on an absent SLURM controller.
+    """The environment of a test run: reproducible hashing, no cache between runs, and no waiting on an absent SLURM
+    controller.
 
     Snakemake imports every installed executor plugin when it starts; the SLURM plugin then runs
     ``scontrol show config`` (10 s timeout), which waits about 9 s when the SLURM client is installed but no
@@ -160,8 +161,10 @@ def base_env(**extra) -> dict:
         tmp.write_text("#!/bin/sh\nexit 1\n")
         tmp.chmod(0o755)
         os.replace(tmp, stubs / "scontrol")
+    # RFE_CACHE=off: no cache between runs (rfe_lib/jobcache.py), so every test run computes what it checks; the cache's
+    # own tests (tests/test_cache.py) pass a folder of their own.
     return {**os.environ, "PYTHONHASHSEED": "0", "PATH": f"{stubs}{os.pathsep}{os.environ.get('PATH', '')}",
-            **extra}
+            "RFE_CACHE": "off", **extra}
 
 
 def snakemake(workdir: Path, *args: str, configfile: str = "config.yaml", check: bool = True,

@@ -101,7 +101,8 @@ def _env() -> dict:
     # SLURM jobs inherit the submitting environment (sbatch --export=ALL) and start Snakemake again:
     # this interpreter's bin folder (the venv) goes first on PATH.
     bindir = str(Path(sys.executable).parent)
-    return {**os.environ, "PYTHONHASHSEED": "0", "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")])}
+    return {**os.environ, "PYTHONHASHSEED": "0", "PATH": os.pathsep.join([bindir, os.environ.get("PATH", "")]),
+            "RFE_CACHE": "off"}  # every job computes (no cache between runs: rfe_lib/jobcache.py)
 
 
 def run(cmd, timeout=120, check=True, **kw) -> subprocess.CompletedProcess:

@@ -144,6 +144,36 @@ if workflow.is_main_process:  # once per run: not again in jobs that re-parse th
 REPEAT_BRANCH = {} if REPEATS == 1 else {"branch": r"repeat_\d{3}"}
 
 
+
+def job_fits(key):
+    """``{key(rule, wildcards): model fits}`` of every fitting job of every branch (the run, or each repeat and the
+    final model): search shards and rungs (candidates x folds, item i in shard i % n), importance shards (the round's
+    method's count for the shard's features) and each round's final model. The progress bar
+    (snakemake_logger_plugin_rfe, ``--logger rfe``) weighs the run's jobs by it."""
+    fits = {}
+    for b in BRANCHES.values():
+        branch = {"branch": b.name} if b.name else {}
+        for r in b.rounds:
+            at = {**branch, "r": f"{r:03d}"}
+            for g, rung in enumerate(b.rungs[r]):
+                n = b.hpo_shards[r][g]
+                for s in range(n):
+                    name, wc = ("hpo_shard", {}) if g == 0 else ("hpo_rung", {"g": str(g)})
+                    fits[key(name, {**at, "s": f"{s:02d}", **wc})] = len(range(s, rung.n_candidates, n)) * FOLDS
+            if not b.final:
+                n = b.importance_shards[r]
+                for s in range(n):
+                    fits[key("importance_shard", {**at, "s": f"{s:02d}"})] = b.methods[r].fits(
+                        len(range(s, b.plan.schedule[r], n)), FOLDS, 1)
+            fits[key("train_model", at)] = 1
+    return fits
+
+
+_PROGRESS = sys.modules.get("snakemake_logger_plugin_rfe")  # loaded by Snakemake when installed (--logger rfe)
+if workflow.is_main_process and _PROGRESS is not None:
+    _PROGRESS.set_plan(job_fits(_PROGRESS.job_key), len(ROUNDS))
+
+
 wildcard_constraints:
     branch=r"repeat_\d{3}|final",
     r=r"\d\d\d",

@@ -31,4 +31,4 @@ def main(smk, log):
         write_parquet(frame, getattr(smk.output, name))
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="eliminate")  # noqa: F821

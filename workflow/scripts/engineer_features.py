@@ -28,4 +28,4 @@ def main(smk, log):
     write_parquet(pd.DataFrame({"feature": list(dict.fromkeys(r["feature"] for r in fmap))}), smk.output.features)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="engineer_features")  # noqa: F821

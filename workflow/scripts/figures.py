@@ -10,4 +10,4 @@ def main(smk, log):
     draw_figures(dict(smk.output.items()), dict(smk.input.items()), smk.params.options, smk.params.dpi, log)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="figures")  # noqa: F821

@@ -24,4 +24,4 @@ def main(smk, log):
               logger=log, rung=search.rungs(r)[g], rung_index=g)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="hpo_shard")  # noqa: F821

@@ -27,4 +27,4 @@ def main(smk, log):
                      label=f"{method.title} round {smk.wildcards.r} shard {shard}", logger=log)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="importance_shard")  # noqa: F821

@@ -12,4 +12,4 @@ def main(smk, log):
         log.info("wrote %s (%d rows)", path, len(tables[name]))
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="report_tables")  # noqa: F821

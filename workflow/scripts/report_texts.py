@@ -14,4 +14,4 @@ def main(smk, log):
     log.info("wrote %s and %d captions", smk.output.description, len(captions))
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="report_texts")  # noqa: F821

@@ -18,4 +18,4 @@ def main(smk, log):
     write_parquet(split, smk.output[0])
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="split_data")  # noqa: F821

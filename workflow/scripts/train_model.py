@@ -41,4 +41,4 @@ def main(smk, log):
     write_parquet(metrics, smk.output.metrics)
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="train_model")  # noqa: F821

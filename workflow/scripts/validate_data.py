@@ -17,4 +17,4 @@ def main(smk, log):
     write_parquet(pd.DataFrame(rows, columns=["column", "check", "status", "detail"]), smk.output[0])
 
 
-run(main, snakemake)  # noqa: F821
+run(main, snakemake, cache="validate_data")  # noqa: F821

@@ -1,0 +1,100 @@
+"""The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml] [--step 3]``.
+
+Four real runs at ``-j 2`` in ``bench/out/work/cache-<config>/``, in order (``--only`` picks some):
+
+1. ``first``: the configuration as given, with an empty cache (what a newcomer's first run costs, storing included);
+2. ``select``: the same with the other ``rfe.select`` (best <-> one_se), under another run_name: the target is less
+   than 10% of the first run;
+3. ``step``: the same with ``rfe.step`` set to ``--step``, under another run_name, with the cache: round 0 is reused;
+4. ``step_nocache``: run 3's configuration with the cache off: the target is at least 2x run 3's time.
+
+Runs a frozen copy of the workflow (bench/out/snapshot-<pid>/). Prints a Markdown table (wall and CPU seconds, jobs restored from the cache and computed) for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+from pathlib import Path
+
+from . import common
+from .common import OUT, REPO, snakemake, uptime, write_config
+
+
+def _jobs(run: Path) -> tuple[int, int]:
+    """(restored, computed) among the cached jobs of a run, from their logs."""
+    restored = computed = 0
+    for log in run.glob("logs/**/*.log"):
+        text = log.read_text(errors="replace")
+        restored += "restored" in text and "from the cache entry" in text
+        computed += "cache miss" in text
+    return restored, computed
+
+
+def measure(configfile: Path, step: int, only: list[str] | None = None) -> list[dict]:
+    import yaml
+
+    workdir = OUT / "work" / f"cache-{configfile.stem}"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    cache = workdir / "cache"
+    base = yaml.safe_load(configfile.read_text())
+    base["data"]["path"] = str((REPO / base["data"]["path"]).resolve())
+    other = "one_se" if base["rfe"].get("select", "best") == "best" else "best"
+    runs = [("first", {}, cache), ("select", {"select": other}, cache), ("step", {"step": step}, cache),
+            ("step_nocache", {"step": step}, "off")]
+    rows = []
+    for name, rfe, where in runs:
+        if only and name not in only:
+            continue
+        cfg = json.loads(json.dumps(base))
+        cfg["run_name"] = name
+        cfg["rfe"].update(rfe)
+        write_config(workdir, cfg, name=f"{name}.yaml")
+        load = uptime()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        _, wall = snakemake(workdir, "-j", "2", configfile=f"{name}.yaml", cache=str(where))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        restored, computed = _jobs(workdir / "results" / name)
+        rows.append({"run": name, "change": ", ".join(f"rfe.{k}: {v}" for k, v in rfe.items()) or "-",
+                     "cache": "off" if where == "off" else "on", "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "restored": restored,
+                     "computed": computed, "load": re.sub(r".*load average: ", "", load)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """Wall and CPU seconds (the run's processes and all their children: on a busy machine CPU time is the steadier
+    figure), each as a share of the first run, and run 3 against run 4."""
+    first = rows[0]
+    by = {r["run"]: r for r in rows}
+    lines = ["| run | change | cache | wall (s) | CPU (s) | wall / CPU share of the first run | cached jobs restored / "
+             "computed | load average (1, 5, 15 min) at start |",
+             "| --- | --- | --- | ---: | ---: | --- | --- | --- |"]
+    for r in rows:
+        share = f"{100 * r['wall_s'] / first['wall_s']:.0f}% / {100 * r['cpu_s'] / first['cpu_s']:.0f}%"
+        if r["run"] == "step" and "step_nocache" in by:
+            nc = by["step_nocache"]
+            share += f" (without the cache: {nc['wall_s'] / r['wall_s']:.2f}x the wall, {nc['cpu_s'] / r['cpu_s']:.2f}x the CPU)"
+        lines.append(f"| {r['run']} | {r['change']} | {r['cache']} | {r['wall_s']} | {r['cpu_s']} | {share} | "
+                     f"{r['restored']} / {r['computed']} | {r['load']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench cache", description=__doc__.splitlines()[0])
+    ap.add_argument("--configfile", type=Path, default=REPO / "config" / "round.yaml")
+    ap.add_argument("--step", type=int, default=3, help="rfe.step of the third and fourth runs")
+    ap.add_argument("--only", nargs="+", choices=["first", "select", "step", "step_nocache"],
+                    help="run only these (in the order above; 'first' fills the cache the others read)")
+    args = ap.parse_args(argv)
+    print(f"running the workflow from a snapshot: {common.snapshot()}", flush=True)  # immune to edits meanwhile
+    rows = measure(args.configfile.resolve(), args.step, args.only)
+    text = table(rows)
+    (OUT / f"cache-{args.configfile.stem}.md").write_text(text + "\n")
+    print(text)

@@ -1,0 +1,112 @@
+"""The whole run's progress, weighted by the plan's model fits: which round, fits done against planned, elapsed time and
+the ETA from the measured seconds per fit. Pure bookkeeping (no Snakemake, no I/O), fed by the logger's events.
+
+The workflow (workflow/rules/common.smk) hands over the plan as ``{job key: fits}`` for every fitting job (search
+shards and rungs, importance shards, the final model of each round) with :func:`job_key`; jobs not in it weigh 0.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+def job_key(rule: str, wildcards: dict | None) -> str:
+    """``rule|name=value|...`` (wildcards sorted by name): how the plan and the log events name a job."""
+    return "|".join([rule, *(f"{k}={v}" for k, v in sorted((wildcards or {}).items()))])
+
+
+def fmt_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:d}:{m:02d}:{s:02d}"
+
+
+class RunProgress:
+    """Progress of one Snakemake run; ``clock`` is injectable for tests."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.job_fits: dict[str, int] = {}
+        self.n_rounds = 0
+        self.planned = 0           # fits of the jobs this run is to execute
+        self.done = 0              # fits of the jobs finished so far
+        self.jobs_done = 0
+        self.jobs_total = 0
+        self.round = None          # the latest round a fitting job started in
+        self.start = None
+        self._running: dict = {}   # jobid -> (fits, round)
+
+    # --- what the workflow and Snakemake tell
+
+    def set_plan(self, job_fits: dict, n_rounds: int) -> None:
+        self.job_fits = {str(k): int(v) for k, v in job_fits.items()}
+        self.n_rounds = int(n_rounds)
+        self.planned = sum(self.job_fits.values())
+
+    def run_info(self, stats: dict) -> None:
+        """Snakemake's job counts per rule for this run: a resumed run plans only the fits of its remaining jobs
+        (each rule's fits scaled by the share of its jobs that run, exact when all or none of them do)."""
+        per_rule: dict[str, list[int]] = {}
+        for key, fits in self.job_fits.items():
+            per_rule.setdefault(key.split("|", 1)[0], []).append(fits)
+        planned = 0
+        for rule, fits in per_rule.items():
+            count = int(stats.get(rule, 0))
+            planned += sum(fits) if count >= len(fits) else round(sum(fits) * count / len(fits))
+        self.planned = planned
+        self.jobs_total = int(stats.get("total", sum(v for k, v in stats.items() if k != "total")))
+        self.started()
+
+    def started(self) -> None:
+        if self.start is None:
+            self.start = self.clock()
+
+    def job_info(self, jobid, rule: str, wildcards: dict | None) -> None:
+        self.started()
+        fits = self.job_fits.get(job_key(rule, wildcards), 0)
+        r = (wildcards or {}).get("r")
+        r = int(r) if r is not None and str(r).isdigit() else None
+        self._running[jobid] = (fits, r)
+        if fits and r is not None:
+            self.round = r if self.round is None else max(self.round, r)
+
+    def job_finished(self, jobid) -> None:
+        fits, _ = self._running.pop(jobid, (0, None))
+        self.done += fits
+
+    def progress(self, done: int, total: int) -> None:
+        self.jobs_done, self.jobs_total = int(done), int(total)
+
+    # --- what it shows
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self.start is None else self.clock() - self.start
+
+    @property
+    def seconds_per_fit(self) -> float | None:
+        return self.elapsed / self.done if self.done else None
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left: the fits left at the measured seconds per fit (None before the first fitting job ends)."""
+        rate = self.seconds_per_fit
+        return None if rate is None else rate * max(self.planned - self.done, 0)
+
+    def fraction(self) -> float:
+        if self.planned:
+            return min(self.done / self.planned, 1.0)
+        return self.jobs_done / self.jobs_total if self.jobs_total else 0.0
+
+    def line(self) -> str:
+        rounds = "round -" if self.round is None else f"round {self.round:03d}"
+        rounds += f" of {self.n_rounds}" if self.n_rounds else ""
+        eta = "?" if self.eta is None else fmt_seconds(self.eta)
+        rate = "" if self.seconds_per_fit is None else f", {self.seconds_per_fit:.2f} s/fit"
+        return (f"{rounds} | fits {self.done}/{self.planned} ({100 * self.fraction():.0f}%) | "
+                f"jobs {self.jobs_done}/{self.jobs_total} | elapsed {fmt_seconds(self.elapsed)} | ETA {eta}{rate}")
+
+    def bar(self, width: int = 24) -> str:
+        filled = int(round(width * self.fraction()))
+        return f"[{'#' * filled}{'.' * (width - filled)}] {self.line()}"

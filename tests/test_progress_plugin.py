@@ -1,0 +1,166 @@
+"""The progress logger plugin (snakemake_logger_plugin_rfe, issue 22) on hand-made events: fits weigh the jobs, the ETA
+is the fits left at the measured seconds per fit, a resumed run plans only its remaining jobs, and the handler draws
+a bar on a terminal and plain lines elsewhere. A real run's output is checked in tests/test_cache.py."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from snakemake_interface_logger_plugins.common import LogEvent
+from snakemake_logger_plugin_rfe import LogHandler, LogHandlerSettings, set_plan
+from snakemake_logger_plugin_rfe.state import RunProgress, job_key
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+PLAN = {job_key("hpo_shard", {"r": "000", "s": "00"}): 30, job_key("hpo_shard", {"r": "000", "s": "01"}): 30,
+        job_key("train_model", {"r": "000"}): 1, job_key("hpo_shard", {"s": "00", "r": "001"}): 20}
+
+
+def test_job_key_sorts_wildcards():
+    assert job_key("hpo_rung", {"s": "01", "r": "002", "g": "1"}) == "hpo_rung|g=1|r=002|s=01"
+
+
+def test_fits_weigh_jobs_and_eta_uses_seconds_per_fit():
+    clock = Clock()
+    p = RunProgress(clock)
+    p.set_plan(PLAN, n_rounds=2)
+    p.run_info({"hpo_shard": 3, "train_model": 1, "figures": 5, "total": 9})
+    assert p.planned == 81 and p.eta is None and "ETA ?" in p.line()
+    p.job_info(1, "hpo_shard", {"r": "000", "s": "00"})
+    p.job_info(2, "figures", {"r": "000"})  # not a fitting job: weighs nothing
+    clock.now += 60
+    p.job_finished(2)
+    assert p.done == 0
+    p.job_finished(1)
+    assert p.done == 30
+    assert p.seconds_per_fit == pytest.approx(2.0)
+    assert p.eta == pytest.approx(2.0 * 51)
+    assert p.round == 0
+    line = p.line()
+    assert "round 000 of 2" in line and "fits 30/81 (37%)" in line and "ETA 0:01:42" in line
+    p.job_info(3, "hpo_shard", {"r": "001", "s": "00"})
+    assert p.round == 1
+
+
+def test_resumed_run_plans_only_its_remaining_jobs():
+    p = RunProgress(Clock())
+    p.set_plan(PLAN, n_rounds=2)
+    p.run_info({"hpo_shard": 1, "total": 1})  # one of three search shards left (their mean fits: 80/3)
+    assert p.planned == round(80 / 3)
+
+
+def _handler(stream, interval=0.05):
+    settings = SimpleNamespace(printshellcmds=False, nocolor=True, quiet=None, debug_dag=False, verbose=False,
+                               show_failed_logs=False, stdout=False, dryrun=False)
+    handler = LogHandler(settings, LogHandlerSettings(interval=interval))
+    handler.stream = stream
+    handler.text.stream = stream
+    handler.tty = stream.isatty()
+    return handler
+
+
+def _record(event, msg="", **extra):
+    record = logging.LogRecord("snakemake", logging.INFO, __file__, 0, msg, None, None)
+    record.event = event
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_handler_draws_a_bar_on_a_terminal_and_plain_lines_elsewhere(terminal):
+    stream = Terminal() if terminal else io.StringIO()
+    set_plan(PLAN, 2)
+    handler = _handler(stream)
+    try:
+        handler.handle(_record(LogEvent.RUN_INFO, "Job stats: ...", stats={"hpo_shard": 3, "train_model": 1,
+                                                                           "total": 4}))
+        handler.handle(_record(LogEvent.JOB_INFO, "", jobid=1, rule_name="hpo_shard", wildcards={"r": "000", "s": "00"},
+                               rule_msg=None, local=False, input=[], output=[], log=[], benchmark=None, reason="",
+                               resources={}, priority=1, threads=1, indent=False, is_checkpoint=False,
+                               printshellcmd=False, is_handover=False, shellcmd=None))
+        handler.handle(_record(LogEvent.JOB_FINISHED, "", job_id=1))
+        handler.handle(_record(LogEvent.PROGRESS, "", done=1, total=4))
+        import time
+
+        time.sleep(0.3)  # the ticker: a redrawn bar, or a plain line per interval
+        for jobid, rule, wc in [(2, "hpo_shard", {"r": "000", "s": "01"}), (3, "train_model", {"r": "000"}),
+                                (4, "hpo_shard", {"r": "001", "s": "00"})]:
+            handler.handle(_record(LogEvent.JOB_INFO, "", jobid=jobid, rule_name=rule, wildcards=wc, rule_msg=None,
+                                   local=False, input=[], output=[], log=[], benchmark=None, reason="", resources={},
+                                   priority=1, threads=1, indent=False, is_checkpoint=False, printshellcmd=False,
+                                   is_handover=False, shellcmd=None))
+            handler.handle(_record(LogEvent.JOB_FINISHED, "", job_id=jobid))
+        handler.handle(_record(LogEvent.PROGRESS, "", done=4, total=4))
+    finally:
+        handler.close()
+    out = stream.getvalue()
+    assert "Job stats: ..." in out  # Snakemake's own messages still show
+    lines = re.findall(r"rfe progress: .*", out)
+    assert lines and "fits 81/81 (100%)" in lines[-1] and "jobs 4/4" in lines[-1]
+    if terminal:
+        assert "\r\x1b[K[" in out  # the bar, redrawn in place
+        assert len(lines) == 1  # one plain line: the last
+    else:
+        assert "\r" not in out and "[#" not in out
+        assert len(lines) >= 2  # periodic lines while it ran, and the last
+
+
+def test_jobs_log_to_their_file_only_under_the_bar(tmp_path, monkeypatch):
+    """On a terminal the plugin sets RFE_JOB_LOG_STDERR=0 for the jobs it starts: their lines go to the log file only,
+    not over the bar."""
+    from rfe_lib.progress import setup_logging
+
+    monkeypatch.setenv("RFE_JOB_LOG_STDERR", "0")
+    logger = setup_logging(tmp_path / "job.log")
+    assert [type(h).__name__ for h in logger.handlers] == ["FileHandler"]
+    monkeypatch.delenv("RFE_JOB_LOG_STDERR")
+    logger = setup_logging(tmp_path / "job.log")
+    assert sorted(type(h).__name__ for h in logger.handlers) == ["FileHandler", "StreamHandler"]
+    for h in logger.handlers:
+        h.close()
+    logger.handlers.clear()
+
+    import os
+    import sys
+
+    monkeypatch.delenv("RFE_JOB_LOG_STDERR", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: jobs keep writing to it
+    _handler(io.StringIO()).close()
+    assert "RFE_JOB_LOG_STDERR" not in os.environ
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    _handler(Terminal()).close()
+    assert os.environ.get("RFE_JOB_LOG_STDERR") == "0"
+
+
+def test_profiles_select_the_plugin_and_snakemake_finds_it():
+    """Both profiles select ``--logger rfe``, and Snakemake's plugin registry (which looks among importable top-level
+    packages: the project installed with editable_mode=compat or not editable, or the repository on the path) finds it
+    with its interval setting."""
+    import yaml
+
+    from conftest import REPO
+    from snakemake_interface_logger_plugins.registry import LoggerPluginRegistry
+
+    for profile in ("default", "slurm"):
+        assert yaml.safe_load((REPO / "profiles" / profile / "config.yaml").read_text())["logger"] == ["rfe"], profile
+    plugin = LoggerPluginRegistry().get_plugin("rfe")
+    assert plugin.log_handler is LogHandler
+    assert [f.name for f in __import__("dataclasses").fields(plugin.settings_cls)] == ["interval"]
