@@ -342,8 +342,17 @@ def test_a_split_judged_feasible_can_be_made(n, distinct, folds, bins, test, val
     if refusal is not None:  # a refusal states figures that justify it, and the split job refuses the same way
         import re
 
-        smallest, need = map(int, re.search(r"smallest bin has (\d+) rows.* at least (\d+) per bin", refusal).groups())
-        assert f"{n} rows" in refusal and smallest < need and smallest <= n
+        per_bin = re.search(r"smallest bin has (\d+) rows.* at least (\d+) per bin", refusal)
+        if per_bin:
+            smallest, need = map(int, per_bin.groups())
+            assert smallest < need and smallest <= n
+        else:  # fewer test or validation rows than bins; the sizes scikit-learn's train_test_split gives, by hand
+            n_test = math.ceil(test * n)
+            n_val = math.ceil(val / (1 - test) * (n - n_test))
+            n_bins = int(re.search(r"stratified by (\d+) target bins", refusal).group(1))
+            assert f"{n_test} test rows and {n_val} validation rows" in refusal
+            assert min(n_test, n_val) < n_bins <= bins
+        assert f"{n} rows" in refusal
         with pytest.raises(RFEError, match="too few rows for the split"):
             make_split(y, test_fraction=test, val_fraction=val, folds=folds, n_bins=bins, seed=seed)
     else:
@@ -351,3 +360,18 @@ def test_a_split_judged_feasible_can_be_made(n, distinct, folds, bins, test, val
         assert set(split["set"]) == {"train", "val", "test"}
         train = split[split["set"] == "train"]
         assert sorted(train["fold"].unique()) == list(range(folds))
+
+
+def test_fewer_test_rows_than_bins_is_refused_not_a_scikit_learn_error():
+    """The case the property above found: 23 rows in 4 bins pass the per-bin check (5 rows a bin are enough for 2
+    folds), but 10% test rows are ceil(2.3) = 3, fewer than the 4 bins a stratified draw must cover; scikit-learn's
+    own ValueError used to reach the user from the split job. Now the parse-time check refuses it, with the sizes."""
+    y = np.random.default_rng(0).integers(0, 8, size=23).astype(float)
+    for call in (lambda: check_split_feasible(y, 0.1, 0.1, 2, 4),
+                 lambda: make_split(y, test_fraction=0.1, val_fraction=0.1, folds=2, n_bins=4, seed=0)):
+        with pytest.raises(RFEError, match="23 rows give 3 test rows and 3 validation rows, but a split stratified by "
+                                           "4 target bins"):
+            call()
+    y = np.random.default_rng(0).integers(0, 8, size=60).astype(float)  # 6 test and 6 validation rows: enough
+    assert set(make_split(y, test_fraction=0.1, val_fraction=0.1, folds=2, n_bins=4, seed=0)["set"]) == {
+        "train", "val", "test"}
