@@ -86,7 +86,7 @@ def _in_process(run_dir: Path, r: int, names: list[str], cfg: dict) -> tuple[flo
     with tempfile.TemporaryDirectory() as out:
         for name in names:
             t = time.perf_counter()
-            save(draw_figure(name, inputs, opts), Path(out) / f"{name}.png")
+            save(draw_figure(name, inputs, opts), Path(out) / f"{name}.png", dpi=settings.plots.dpi)
             draw[name] = time.perf_counter() - t
     return imports, draw
 

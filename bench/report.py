@@ -170,6 +170,13 @@ SECTION_TABLES = {"hpo": _hpo, "lofo": _lofo, "lofo_dummy": _lofo_dummy, "overhe
                   "dag": _dag, "formats": _formats}
 
 
+def made_by(name: str, mode: str, with_mid: bool = False) -> str:
+    """The line under a generated block that names the command which made it and where its raw output is."""
+    sections = f"{name} overhead_mid" if with_mid else name
+    raw = ", ".join(f"`bench/out/{mode}/{n}.json`" for n in sections.split())
+    return f"*Made by `python -m bench {sections}{' --quick' if mode == 'quick' else ''}`; raw output: {raw}.*"
+
+
 def blocks(mode: str) -> dict[str, list[str]]:
     """The generated blocks of one mode whose results are in ``bench/out/<mode>/``: ``{"<section>:<mode>": lines}``."""
     recs = {n: load(n, mode) for n in (*SECTION_TABLES, "overhead_mid")}
@@ -188,6 +195,7 @@ def blocks(mode: str) -> dict[str, list[str]]:
             out[f"{name}:{mode}"] = table(recs[name])
         else:
             out[f"{name}:{mode}"] = fn(recs[name])
+        out[f"{name}:{mode}"] += ["", made_by(name, mode, name == "overhead" and bool(recs["overhead_mid"]))]
     return out
 
 

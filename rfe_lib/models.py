@@ -28,7 +28,7 @@ def _under(path: str, prefix: str) -> bool:
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
-def import_estimator(path: str, allowed_modules=("sklearn.",)):
+def import_estimator(path: str, allowed_modules):
     """Import the class at dotted ``path`` if it is under an allowed prefix and is a regressor."""
     if not isinstance(path, str) or not _DOTTED.fullmatch(path):
         raise RFEError(f"model.estimator must be a dotted class path such as "

@@ -49,6 +49,14 @@ def _expect(schema: dict) -> str:
     return f"{'an' if words[0] in 'aeiou' else 'a'} {words}" + (f" {' and '.join(bounds)}" if bounds else "")
 
 
+def _object_errors(error) -> list:
+    """For a mapping given to a ``oneOf`` that allows one mapping (or else null, ...): the errors inside it."""
+    if not isinstance(error.instance, dict):
+        return []
+    objects = [i for i, s in enumerate(error.validator_value) if isinstance(s, dict) and s.get("type") == "object"]
+    return [e for e in error.context or () if len(objects) == 1 and e.schema_path and e.schema_path[0] == objects[0]]
+
+
 def _describe(error) -> str:
     where = _key_path(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -78,6 +86,9 @@ def _describe(error) -> str:
         if error.validator == "type":
             msg = f"config key '{where}' must be of type {error.validator_value}, got {value!r} ({type(value).__name__})"
         if error.validator == "oneOf":
+            inner = _object_errors(error)
+            if inner:  # a mapping for a mapping-or-null key (rfe.stop, hpo.carry): what is wrong inside it
+                return "\n".join(_describe(e) for e in inner)
             expected = " or ".join(_expect(s) for s in error.validator_value if isinstance(s, dict))
             msg = f"config key '{where}' has an invalid value {value!r}; expected {desc or expected}"
             desc = None

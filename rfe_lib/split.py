@@ -27,6 +27,8 @@ other methods existed).
 
 from __future__ import annotations
 
+import math
+
 from . import RFEError
 
 METHODS = ("stratified", "group", "time")
@@ -68,6 +70,17 @@ def check_split_feasible(y, test_fraction: float, val_fraction: float, folds: in
             f"rows, but split.folds={folds} with {train_share:.0%} of rows for training needs at least "
             f"{int(np.ceil(need))} per bin (about {int(np.ceil(need * len(counts)))} rows in all). "
             "Lower split.stratify_bins or split.folds, or use more data."
+        )
+    # stratified test and validation draws need at least one row per bin each (scikit-learn refuses fewer), with the
+    # sizes train_test_split gives: ceil(fraction * rows), the validation rows out of those that are not test rows
+    n_test = math.ceil(test_fraction * n)
+    n_val = math.ceil(val_fraction / (1.0 - test_fraction) * (n - n_test)) if val_fraction > 0 else len(counts)
+    if min(n_test, n_val) < len(counts):
+        raise RFEError(
+            f"too few rows for the split: {n} rows give {n_test} test rows and "
+            f"{n_val if val_fraction > 0 else 'no'} validation rows, but a split stratified by {len(counts)} target "
+            f"bins needs at least one row of each bin in each. Lower split.stratify_bins, raise split.test_fraction "
+            "or split.val_fraction, or use more data."
         )
 
 

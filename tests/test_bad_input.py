@@ -127,6 +127,23 @@ def test_target_with_infinity(in_tmp, frame, value):
     refused(SMALL_CONFIG, "the target has 1 infinite values")
 
 
+@pytest.mark.parametrize("value, shown", [(12.0, "12"), (0.0, "0"), (-3.25, "-3.25")])
+def test_constant_target(in_tmp, frame, value, shown):
+    """A target with one value in every row is refused, whatever the value (0 included), before any split."""
+    write(frame.assign(bikers=value))
+    message = refused(SMALL_CONFIG, f"the target is constant ({shown} in every row): there is nothing to predict")
+    assert "too few rows" not in message  # the constant target is the problem named, not its consequence
+
+
+def test_a_target_with_two_values_is_not_constant(in_tmp, frame):
+    """The refusal is for one value only: half the rows, or a single row, with another value make a target."""
+    for n_other in (len(frame) // 2, 1):
+        y = np.full(len(frame), 12.0)
+        y[:n_other] = 13.0
+        write(frame.assign(bikers=y))
+        assert parse_time_checks(SMALL_CONFIG).schedule  # accepted
+
+
 def test_non_numeric_feature(in_tmp, frame):
     bad = frame.copy()
     bad["temp"] = bad["temp"].map(lambda v: f"{v:.2f} C")
@@ -345,6 +362,7 @@ CLI_CASES = {
     "grid parameter not accepted": ("frame", {"hpo": {"grid": {"learning_rat": [0.1]}}},
                                     "HistGradientBoostingRegressor has no parameter 'learning_rat'"),
     "target with NaN": ("nan_target", {}, "the target has 1 missing (NaN) values"),
+    "constant target": ("constant_target", {}, "the target is constant (5 in every row): there is nothing to predict"),
     "too few rows": ("few_rows", {}, "too few rows for the split"),
     "estimator outside the allow-list": ("frame", {"model": {"estimator": "os.system"}},
                                          "model.estimator 'os.system' is not under an allowed module prefix"),
@@ -360,6 +378,8 @@ def test_cli_refuses_with_the_message_only(case, tmp_path, frame):
     elif data == "nan_target":
         frame.astype({"bikers": float}).assign(bikers=lambda d: d["bikers"].mask(d.index == 9)).to_parquet(
             tmp_path / "data.parquet", index=False)
+    elif data == "constant_target":
+        frame.assign(bikers=5).to_parquet(tmp_path / "data.parquet", index=False)
     elif data == "few_rows":
         frame.head(20).to_parquet(tmp_path / "data.parquet", index=False)
     write_config(tmp_path, overrides)

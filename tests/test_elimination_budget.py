@@ -81,6 +81,44 @@ def test_prune_keeps_the_member_most_correlated_with_the_target_and_group_makes_
     assert apply(fmap, groups, "report")[0] == fmap  # report changes nothing
 
 
+def test_correlations_are_measured_on_exactly_the_splits_training_rows():
+    """The function the job and the plan call (``correlated_feature_map``) with a real split: x2 follows x1 on the
+    training rows only, so the pair is a group at threshold 0.9 on those rows and is not on all the rows (a wrong
+    choice of rows would be seen). Every correlation is recomputed with scipy on the training rows of the split."""
+    from rfe_lib.correlated import correlated_feature_map
+    from rfe_lib.split import make_split
+
+    rng = np.random.default_rng(5)
+    n = 600
+    y = rng.normal(size=n)
+    split = make_split(y, test_fraction=0.2, val_fraction=0.2, folds=3, n_bins=4, seed=11)
+    assert (split["row"].to_numpy() == np.arange(n)).all()  # one row per table row, in order (y read by position)
+    train = split.loc[split["set"] == "train", "row"].to_numpy()
+    assert 0.5 * n < len(train) < 0.7 * n
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n)
+    x2[train] = x1[train] + rng.normal(scale=0.05, size=len(train))
+    z = y + rng.normal(scale=0.3, size=n)  # a third feature, in no group
+    table = {"x1": x1, "x2": x2, "z": z}
+    fmap = [{"feature": c, "column": c, "kind": "numeric"} for c in table]
+
+    def rho(a, b, rows):
+        return abs(spearmanr(a[rows], b[rows]).statistic)
+
+    everything = np.arange(n)
+    assert rho(x1, x2, train) >= 0.9 > rho(x1, x2, everything)  # where the choice of rows matters
+    out, groups = correlated_feature_map(table, split, fmap, {"threshold": 0.9, "action": "group"})
+    assert groups["feature"].tolist() == ["x1", "x2"]
+    for _, row in groups.iterrows():
+        assert row["max_correlation"] == pytest.approx(rho(x1, x2, train), abs=1e-12)
+        assert row["target_correlation"] == pytest.approx(rho(table[row["feature"]], y, train), abs=1e-12)
+    assert [r["feature"] for r in out] == ["x1 (+1)", "x1 (+1)", "z"]
+    # prune keeps the member more correlated with the target on the training rows
+    _, pruned = correlated_feature_map(table, split, fmap, {"threshold": 0.9, "action": "prune"})
+    keep = max(["x1", "x2"], key=lambda f: (rho(table[f], y, train), f == "x1"))
+    assert pruned.loc[pruned["kept"], "feature"].tolist() == [keep]
+
+
 @pytest.mark.slow
 def test_a_grouped_run_eliminates_correlated_features_together(tmp_path):
     frame = small_frame()  # temp and atemp correlate above 0.95 on Bikeshare
@@ -92,6 +130,16 @@ def test_a_grouped_run_eliminates_correlated_features_together(tmp_path):
     run = layout(tmp_path)
     correlated = pd.read_parquet(run.file("correlated"))
     assert correlated["feature"].tolist() == ["atemp", "temp"]
+    # the correlation is Spearman's on the run's own training rows (recomputed from its split and the data file)
+    split = pd.read_parquet(run.file("split"))
+    train = split.loc[split["set"] == "train", "row"].to_numpy()
+    on_train = abs(spearmanr(frame["temp"].to_numpy()[train], frame["atemp"].to_numpy()[train]).statistic)
+    on_all = abs(spearmanr(frame["temp"], frame["atemp"]).statistic)
+    assert correlated["max_correlation"].tolist() == pytest.approx([on_train] * 2, abs=1e-12)
+    assert abs(on_train - on_all) > 1e-6  # all rows would give another value
+    on_target = [abs(spearmanr(frame[c].to_numpy()[train], frame["bikers"].to_numpy()[train]).statistic)
+                 for c in ("atemp", "temp")]
+    assert correlated["target_correlation"].tolist() == pytest.approx(on_target, abs=1e-12)
     fmap = pd.read_parquet(run.file("feature_map"))
     assert fmap.loc[fmap["feature"] == "atemp (+1)", "column"].tolist() == ["temp", "atemp"]
     features = pd.read_parquet(run.round_file(0, "features"))["feature"].tolist()
@@ -136,6 +184,65 @@ def test_stop_after_patience_rounds_above_the_best_plus_tolerance_standard_error
     assert not decision([(10.0, 2.0, 4), (11.5, 9.0, 4)], patience=1, tolerance=2.0)["stop"]  # limit 10 + 2 = 12
     assert not decision([(10.0, 8.0, 16), (10.9, 0.1, 16)], patience=1, tolerance=1.0)["stop"]  # SE 2, not SD 8
     assert decision([(10.0, 8.0, 16), (12.1, 0.1, 16)], patience=1, tolerance=1.0)["stop"]
+
+
+def test_stopping_reads_each_rounds_best_std_and_fold_count_from_its_search(tmp_path):
+    """A nonzero tolerance: the decision of the elimination job (``history`` of the rounds' search shards, then
+    ``decision``) against the best configuration's mean, ``std`` (ddof 1) and fold count recomputed with scikit-learn.
+    Round r searches Ridge on columns r to 4 (the dropped ones matter most, so the loss rises); 4 folds."""
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import Ridge
+
+    from conftest import model_spec, settings_of
+    from rfe_lib.cv import TrainingData
+    from rfe_lib.search import search_strategy
+    from rfe_lib.search.shards import run_shard
+    from rfe_lib.stopping import history
+
+    rng = np.random.default_rng(3)
+    n, k_folds, alphas = 200, 4, [0.1, 30.0, 300.0]
+    X = rng.normal(size=(n, 5))
+    y = X @ np.array([4.0, 3.0, 0.3, 0.2, 0.1]) + rng.normal(size=n)
+    fold = np.arange(n) % k_folds
+    folds = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(k_folds)]
+    grid = {"alpha": alphas}
+    search = search_strategy(settings_of({"hpo": {"grid": grid}}),
+                             SimpleNamespace(n_configs=len(alphas), min_fit_rows=150))
+    paths, expected = [], []
+    for r in range(4):
+        cols = list(range(r, 5))
+        d = TrainingData(X=X[:, cols].copy(), y=y, columns=[f"c{j}" for j in cols], folds=folds)
+        for s in range(2):
+            paths.append(layout(tmp_path).hpo_shard(r, 0, s))
+            paths[-1].parent.mkdir(parents=True, exist_ok=True)
+            run_shard(d, model_spec("sklearn.linear_model.Ridge"), grid, list(range(len(alphas))), "rmse", s, 2,
+                      paths[-1])
+        by_config = []
+        for alpha in alphas:
+            losses = [float(np.sqrt(np.mean((Ridge(alpha=alpha).fit(X[f][:, cols], y[f]).predict(X[h][:, cols])
+                                             - y[h]) ** 2))) for f, h in folds]
+            by_config.append((np.mean(losses), np.std(losses, ddof=1)))
+        best = min(range(len(alphas)), key=lambda c: (by_config[c][0], c))
+        expected.append((*by_config[best], k_folds))
+    got = history(paths, search)
+    np.testing.assert_allclose(np.array(got, dtype=float), np.array(expected, dtype=float), rtol=1e-10)
+    assert [g[2] for g in got] == [k_folds] * 4  # the fold count, read from the shards' fold columns
+
+    # the decision after round 1 (one round above round 0, patience 1): stop exactly when round 1's loss exceeds
+    # round 0's mean + tolerance * std / sqrt(4); tolerances 5% either side of that point, written out
+    (m0, sd0, _), (m1, _, _) = expected[:2]
+    assert m1 > m0 and sd0 > 0
+    edge = (m1 - m0) / (sd0 / 2)  # the tolerance at which round 1 is just on the limit
+    assert decision(got[:2], patience=1, tolerance=0.95 * edge)["stop"]
+    assert not decision(got[:2], patience=1, tolerance=1.05 * edge)["stop"]
+    # a standard deviation (not a standard error) or a wrong fold count would move the edge by 2x or sqrt(3/4)
+    assert (m1 - m0) / sd0 < 0.95 * edge and edge * np.sqrt(3) / 2 < 0.95 * edge
+    # patience 2 over all four rounds: every later round is above round 0 by more than the tolerance
+    verdict = decision(got, patience=2, tolerance=0.5 * edge)
+    assert verdict["best_round"] == 0 and verdict["rounds_above"] == 3 and verdict["stop"]
+    limit = m0 + 0.5 * edge * sd0 / 2
+    assert f"({limit:.6g})" in verdict["reason"]
 
 
 @pytest.fixture(scope="module")

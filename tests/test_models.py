@@ -7,19 +7,21 @@ from conftest import model_spec
 from rfe_lib.grid import Grid, grid_size
 from rfe_lib.models import AngleRegressor, allows_nan, build_model, check_grid, import_estimator
 
+SKLEARN = ("sklearn.",)  # model.allowed_modules' schema default
+
 
 def test_allow_list_and_regressor_checks():
-    assert import_estimator("sklearn.linear_model.Ridge").__name__ == "Ridge"
+    assert import_estimator("sklearn.linear_model.Ridge", SKLEARN).__name__ == "Ridge"
     with pytest.raises(RFEError, match="not under an allowed module prefix"):
-        import_estimator("os.system")
+        import_estimator("os.system", SKLEARN)
     with pytest.raises(RFEError, match="not a scikit-learn regressor"):
-        import_estimator("sklearn.linear_model.LogisticRegression")
+        import_estimator("sklearn.linear_model.LogisticRegression", SKLEARN)
     with pytest.raises(RFEError, match="did you mean 'sklearn.linear_model.Ridge'"):
-        import_estimator("sklearn.linear_model.Rigde")
+        import_estimator("sklearn.linear_model.Rigde", SKLEARN)
     with pytest.raises(RFEError, match="cannot import module"):
-        import_estimator("sklearn.nonexistent.Thing")
+        import_estimator("sklearn.nonexistent.Thing", SKLEARN)
     with pytest.raises(RFEError, match="not under an allowed module prefix"):
-        import_estimator("sklearnx.Foo")  # a prefix is matched with its dot
+        import_estimator("sklearnx.Foo", SKLEARN)  # a prefix is matched with its dot
 
 
 def test_build_model_sets_seed_and_pipeline_steps():

@@ -248,12 +248,14 @@ def test_residuals_vs_feature_boxes_for_few_values_points_for_many(tmp_path):
     target = Target("y", unit="kWh")
     n = len(pred["row"])
     few = np.random.default_rng(1).integers(1, 5, n).astype(float)
-    fig = _draw_and_check(plots.residuals_vs_feature(pred, few, "weathersit", target, rank=1, importance=(1.0, 0.2)),
+    fig = _draw_and_check(plots.residuals_vs_feature(pred, few, "weathersit", target, rank=1, importance=(1.0, 0.2),
+                                                    metric="rmse"),
                           tmp_path, "few")
     assert [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()] == ["1", "2", "3", "4"]
     many = np.random.default_rng(2).normal(size=n)
     many[:10] = np.nan  # missing values are left out and said so
-    fig = _draw_and_check(plots.residuals_vs_feature(pred, many, "temp", target, rank=2, importance=(0.5, 0.1)),
+    fig = _draw_and_check(plots.residuals_vs_feature(pred, many, "temp", target, rank=2, importance=(0.5, 0.1),
+                                                    metric="rmse"),
                           tmp_path, "many")
     assert "[kWh]" in fig.axes[0].get_ylabel()
     assert any("missing value" in t.get_text() for t in fig.axes[0].texts)
@@ -311,7 +313,7 @@ def test_hpo_figures_handle_categorical_missing_and_failed_configurations(tmp_pa
     fig = _draw_and_check(plots.hpo_parameter(results, "max_leaf_nodes", target, "rmse", 0), tmp_path, "missing")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["(not set)", "7", "15", "31"]
     _draw_and_check(plots.hpo_heatmap(results, target, "rmse", 0), tmp_path, "heat")
-    fig = _draw_and_check(plots.hpo_ranked(results, target, "rmse", 0, max_configs=8), tmp_path, "ranked")
+    fig = _draw_and_check(plots.hpo_ranked(results, target, "rmse", 0, ranked_configs=8), tmp_path, "ranked")
     assert "best 8 of 17" in fig.axes[0].get_xlabel()
     ok = frame[frame["error"].isna()].sort_values("mean")
     assert fig.axes[0].get_xticklabels()[0].get_text() == str(ok["config_id"].iloc[0])

@@ -22,6 +22,8 @@ from rfe_lib.layout import Layout
 from rfe_lib.models import ModelSpec, build_model, import_estimator
 from rfe_lib.training import load_model
 
+DEFAULT_MODULES = tuple(settings_of({}).model_spec().allowed_modules)  # the schema's model.allowed_modules
+
 FAKE_PACKAGE = '''
 import pathlib
 pathlib.Path(__file__).with_name("IMPORTED").write_text("the package's code ran")
@@ -53,13 +55,13 @@ def fake_package(tmp_path, monkeypatch):
 def test_estimator_outside_the_allow_list_is_refused_before_any_import(path):
     before = set(sys.modules)
     with pytest.raises(RFEError, match="is not under an allowed module prefix"):
-        import_estimator(path)
+        import_estimator(path, DEFAULT_MODULES)
     assert set(sys.modules) == before
 
 
 def test_a_package_is_imported_only_when_the_config_allows_it(fake_package):
     with pytest.raises(RFEError, match=r"add its package's prefix to model.allowed_modules"):
-        import_estimator("trusted_models.TrustedRidge")
+        import_estimator("trusted_models.TrustedRidge", DEFAULT_MODULES)
     assert not (fake_package / "IMPORTED").exists() and "trusted_models" not in sys.modules
 
     for allowed in (("sklearn.", "trusted_models."), ("trusted_models",)):
@@ -88,13 +90,13 @@ def test_a_narrower_allow_list_is_honoured():
 ])
 def test_estimator_must_be_a_regressor(path):
     with pytest.raises(RFEError, match="is not a scikit-learn regressor"):
-        import_estimator(path)
+        import_estimator(path, DEFAULT_MODULES)
 
 
 @pytest.mark.parametrize("path", ["sklearn.linear_model.Ridge", "sklearn.ensemble.HistGradientBoostingRegressor",
                                   "sklearn.neighbors.KNeighborsRegressor"])
 def test_regressors_under_sklearn_are_allowed_by_default(path):
-    assert import_estimator(path).__name__ == path.rpartition(".")[2]
+    assert import_estimator(path, DEFAULT_MODULES).__name__ == path.rpartition(".")[2]
 
 
 # ------------------------------------------------------------------------------------------- model files
@@ -134,8 +136,8 @@ def test_a_symlink_out_of_the_run_is_refused(run_dir, tmp_path):
 # ------------------------------------------------------------------------------------------- the code itself
 
 def _sources():
-    files = sorted((REPO / "rfe_lib").glob("*.py")) + sorted((REPO / "workflow" / "scripts").glob("*.py"))
-    smk = sorted((REPO / "workflow" / "rules").glob("*.smk")) + [REPO / "Snakefile"]
+    files = sorted((REPO / "rfe_lib").rglob("*.py")) + sorted((REPO / "workflow" / "scripts").rglob("*.py"))
+    smk = sorted((REPO / "workflow").rglob("*.smk")) + [REPO / "Snakefile"]
     return files, smk
 
 
@@ -171,6 +173,10 @@ GUARDED = {
 def test_no_code_from_the_config_is_imported_or_evaluated():
     """Static check of rfe_lib and the job scripts: only import_estimator imports by name, only load_model unpickles."""
     files, _ = _sources()
+    folders = {p.parent.relative_to(REPO).as_posix() for p in files}
+    packages = {p.parent.relative_to(REPO).as_posix() for p in (REPO / "rfe_lib").glob("*/__init__.py")}
+    assert packages >= {"rfe_lib/search", "rfe_lib/importance", "rfe_lib/plan", "rfe_lib/report", "rfe_lib/figures"}
+    assert folders >= packages | {"rfe_lib", "workflow/scripts"}  # every sub-package is scanned, not only the top
     problems = []
     for path in files:
         tree = ast.parse(path.read_text())

@@ -110,6 +110,11 @@ def test_halving_by_rows_equals_plain_scikit_learn_on_the_same_subsamples(tmp_pa
                        "halving": {"resource": "n_samples", "min_resources": 18}},
                       len(ALPHAS), min_fit_rows=160, model={"estimator": "sklearn.linear_model.Ridge", "params": {}})
     results, best = run_search(d, search, model_spec("sklearn.linear_model.Ridge"), n_shards, tmp_path, "h")
+    # by hand: 160 / 18 rows leave room for one halving (3 <= 8.9 < 9), so 2 rungs on 1/3 and all of the rows; a
+    # third of fold 0's 160 fitting rows is 53.3, rounded up to 54
+    hand = [1 / 3, 1.0]
+    assert [g.rows for g in search.rungs(0)] == pytest.approx(hand, rel=1e-15)
+    assert len(d.fit_rows(0, hand[0])) == 54 and len(d.fit_rows(0, hand[1])) == 160
     # recomputed: rung by rung, the survivors are the best 1/3 of the rung before (ties by id), on nested subsamples
     alive = list(range(len(ALPHAS)))
     for g, rung in enumerate(search.rungs(0)):
@@ -117,9 +122,9 @@ def test_halving_by_rows_equals_plain_scikit_learn_on_the_same_subsamples(tmp_pa
         assert sorted(here.index) == alive, g
         means = {}
         for cid in alive:
-            mean, folds = direct_loss(d.X, d.y, d.folds, lambda: Ridge(alpha=ALPHAS[cid]), rung.rows, 7)
+            mean, folds = direct_loss(d.X, d.y, d.folds, lambda: Ridge(alpha=ALPHAS[cid]), hand[g], 7)
             np.testing.assert_allclose(here.loc[cid, ["fold_0", "fold_1", "fold_2"]].to_numpy(float), folds, rtol=1e-12)
-            assert here.loc[cid, "resource_fraction"] == pytest.approx(rung.resource_fraction)
+            assert here.loc[cid, "resource_fraction"] == pytest.approx(hand[g])
             means[cid] = mean
         if g + 1 < len(search.rungs(0)):
             alive = sorted(sorted(alive, key=lambda c: (means[c], c))[: search.rungs(0)[g + 1].n_candidates])
@@ -156,6 +161,36 @@ def test_halving_by_iterations_equals_plain_scikit_learn(tmp_path):
         np.testing.assert_allclose(row[["fold_0", "fold_1", "fold_2"]].to_numpy(float), folds, rtol=1e-12)
         assert json.loads(row["params"]) == {"learning_rate": lr}  # the config's own parameters, not the rung's
     assert best["rung"].item() == 2
+
+
+def test_halving_rounds_a_resource_that_does_not_divide_evenly(tmp_path):
+    """max_iter 30, factor 3, 9 configurations: 3 rungs whose shares 1/9, 1/3, 1 of 30 iterations are 3.33.., 10, 30.
+    Rung 0 fits round(30 / 9) = 3 whole iterations, so its share of the resource is 3 / 30 = 0.1, not 1/9. The
+    expected values here are written by hand, not taken from the code's rungs."""
+    d = data(n=150)
+    rates = [0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8]
+    search = strategy({"search": "halving", "grid": {"learning_rate": rates}}, 9,
+                      model={"estimator": "sklearn.ensemble.HistGradientBoostingRegressor", "params": {"max_iter": 30}})
+    assert (search.resource, search.min_resources, search.max_resources) == ("max_iter", 3, 30)  # floor(30 / 3**2)
+    rungs = search.rungs(0)
+    assert [g.n_candidates for g in rungs] == [9, 3, 1]
+    assert [g.params for g in rungs] == [{"max_iter": 3}, {"max_iter": 10}, {"max_iter": 30}]
+    assert [g.resource_fraction for g in rungs] == [0.1, pytest.approx(1 / 3, abs=1e-15), 1.0]
+    assert rungs[0].resource_fraction != pytest.approx(1 / 9)
+    assert search.fits(0, 3) == {"fits": (9 + 3 + 1) * 3, "fit_equivalents": pytest.approx((0.9 + 1 + 1) * 3),
+                                 "exhaustive": 27}
+    spec = model_spec("sklearn.ensemble.HistGradientBoostingRegressor", params={"max_iter": 30, "random_state": 0})
+    results, best = run_search(d, search, spec, 2, tmp_path, "odd")
+    hand = {0: (3, 0.1), 1: (10, 1 / 3), 2: (30, 1.0)}  # rung -> (iterations, share of the resource)
+    assert sorted(results.groupby("rung").size().items()) == [(0, 9), (1, 3), (2, 1)]
+    for _, row in results.iterrows():
+        iters, share = hand[row["rung"]]
+        assert row["resource_fraction"] == pytest.approx(share, rel=1e-12)
+        lr = json.loads(row["params"])["learning_rate"]
+        _, folds = direct_loss(d.X, d.y, d.folds, lambda: HistGradientBoostingRegressor(
+            max_iter=iters, learning_rate=lr, random_state=0), 1.0, 0)
+        np.testing.assert_allclose(row[["fold_0", "fold_1", "fold_2"]].to_numpy(float), folds, rtol=1e-12)
+    assert best["rung"].item() == 2 and best["resource_fraction"].item() == 1.0
 
 
 # ------------------------------------------------------------------------------------------ random, carry

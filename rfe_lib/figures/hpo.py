@@ -14,7 +14,7 @@ from .style import BEST, INK, MUTED, Target, figure, fmt, message_figure, styled
 
 
 @styled
-def hpo_parameter(results: Columns, param: str, target: Target, metric: str = "rmse",
+def hpo_parameter(results: Columns, param: str, target: Target, metric: str,
                   round_: int | None = None):
     """CV loss of every configuration against one parameter's values; the best configuration starred.
     ``results`` maps the columns of a round's ``hpo/results.parquet`` to arrays."""
@@ -64,7 +64,7 @@ def parameter_influence(results: Columns) -> dict[str, float]:
 
 
 @styled
-def hpo_heatmap(results: Columns, target: Target, metric: str = "rmse", round_: int | None = None,
+def hpo_heatmap(results: Columns, target: Target, metric: str, round_: int | None = None,
                 max_annotated: int = 150):
     """Best CV loss for each pair of values of the two most influential parameters (best over the others)."""
     influence = parameter_influence(results)
@@ -107,14 +107,13 @@ def hpo_heatmap(results: Columns, target: Target, metric: str = "rmse", round_: 
 
 
 @styled
-def hpo_ranked(results: Columns, target: Target, metric: str = "rmse", round_: int | None = None,
-               max_configs: int = 40):
-    """The configurations ranked by mean CV loss (best first), with ± std and every fold's loss."""
+def hpo_ranked(results: Columns, target: Target, metric: str, round_: int | None, ranked_configs: int):
+    """The ``ranked_configs`` best configurations by mean CV loss (best first), with ± std and every fold's loss."""
     ok = ok_configs(results)
     title = round_title("HPO: configurations ranked by CV loss", round_)
     if n_rows(ok) == 0:
         return message_figure(title, "no successful configuration")
-    shown = take(ok, slice(0, max_configs))
+    shown = take(ok, slice(0, ranked_configs))
     k = n_rows(shown)
     fig, ax = figure(width=max(7.0, min(12.0, 4.0 + 0.22 * k)))
     x = np.arange(1, k + 1)
@@ -140,7 +139,7 @@ def hpo_ranked(results: Columns, target: Target, metric: str = "rmse", round_: i
 
 
 @styled
-def hpo_rungs(results: Columns, target: Target, metric: str = "rmse", round_: int | None = None,
+def hpo_rungs(results: Columns, target: Target, metric: str, round_: int | None = None,
               max_lines: int = 60):
     """Successive halving: every rung's candidates and their mean CV loss with that rung's resource; the best of
     each rung go on (joined by a line to their loss in the next rung); the best configuration starred."""

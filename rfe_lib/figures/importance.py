@@ -12,7 +12,7 @@ from .style import ACCENT, BAD, INK, Target, figure, fmt, metric_name, styled
 
 
 @styled
-def importance_figure(importance: Columns, target: Target, metric: str = "rmse", n_eliminated: int = 0,
+def importance_figure(importance: Columns, target: Target, metric: str, n_eliminated: int = 0,
                       round_: int | None = None, title: str = "LOFO importance",
                       axis: str = "CV {metric} without the feature − with all"):
     """Each feature's importance (``title``; ``axis`` says what it measures): the mean over folds (± std) and every fold's value, most important on top;

@@ -20,7 +20,7 @@ TEST = "#D55E00"
 
 @styled
 def outer_curve(curve: pd.DataFrame, rounds: dict[int, pd.DataFrame], final: pd.DataFrame, target: Target,
-                metric: str = "rmse"):
+                metric: str):
     """The validation loss of each repeat's round against its number of features (thin lines), their mean with a
     band of ± one standard error, the chosen size, and the final model's test loss there."""
     fig, ax = figure(width=8.5, height=5.2)

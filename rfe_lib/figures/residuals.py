@@ -17,7 +17,7 @@ IMPORTANCE_COLUMNS = ["feature", "importance_mean", "importance_std"]
 
 @styled
 def residuals_vs_feature(pred: Columns, values: np.ndarray, feature: str, target: Target, *,
-                         rank: int | None = None, importance: tuple[float, float] | None = None, metric: str = "rmse",
+                         rank: int | None = None, importance: tuple[float, float] | None = None, metric: str,
                          x_label: str | None = None, round_: int | None = None, max_categories: int = 25,
                          importance_title: str = "importance"):
     """Held-out errors against one feature's values (``values`` aligned with ``pred``): box plots per value

@@ -31,7 +31,7 @@ TOLERANCE_ALPHA = (0.22, 0.14, 0.08, 0.05)  # nested tolerance bands, innermost 
 TOLERANCE_COLOR = "#009E73"
 CMAP = "viridis_r"      # heat maps of a loss: low (good) is bright
 
-WIDTH, HEIGHT = 8.0, 5.0  # inches; at the default 110 dpi a figure is 880 x 550 px
+WIDTH, HEIGHT = 8.0, 5.0  # inches; times plots.dpi gives the size in pixels
 MAX_POINTS = 20_000     # scatter plots draw at most this many points per set (a seeded random sample)
 
 RC = {
@@ -85,8 +85,8 @@ def figure(nrows: int = 1, ncols: int = 1, width: float = WIDTH, height: float =
     return fig, axes
 
 
-def save(fig, path, dpi: int = 110) -> None:
-    """Write ``fig`` as PNG to ``path`` atomically (temporary file, then rename)."""
+def save(fig, path, dpi: int) -> None:
+    """Write ``fig`` as PNG to ``path`` at ``dpi`` (the run's ``plots.dpi``), atomically (temporary file, rename)."""
     from ..io import atomic_path
 
     with atomic_path(path) as tmp:

@@ -21,7 +21,7 @@ OPTIMISTIC, PESSIMISTIC = "#CC79A7", "#8C8C8C"  # validation worse than CV (CV o
 
 
 @styled
-def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, metric: str = "rmse",
+def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, metric: str,
                      rule: str = "best"):
     """CV loss (mean ± std over folds) and validation/test metrics against the number of features, and each
     round's optimism (validation loss minus CV loss) in a panel of its own. The selected round is starred at the
@@ -97,7 +97,7 @@ def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, 
 
 @styled
 def elimination_order(order: pd.DataFrame, selected_round: int, n_rounds: int, target: Target,
-                      metric: str = "rmse", importance_title: str = "LOFO importance"):
+                      metric: str, importance_title: str = "LOFO importance"):
     """Which feature left in which round, and its importance when it left (a
     :func:`rfe_lib.report.elimination_table`); the features of the selected round in colour."""
     import pandas as pd
