@@ -157,7 +157,7 @@ class TrainingData:
                 i = src
 
 
-def load_training(features_path, split_path, columns, n_folds: int, seed: int = 0) -> TrainingData:
+def load_training(features_path, split_path, columns, n_folds: int, *, seed: int) -> TrainingData:
     """Training rows of ``columns`` from the engineered table, with the run's folds (``seed``: the split's seed, for
     row subsamples)."""
     import numpy as np

@@ -72,8 +72,16 @@ NOT_A_SETTING = {
     ("rfe_lib.figures.style", "sample", "seed"): "the fixed seed of a scatter plot's point sample, not split.seed",
     ("rfe_lib.models", "build_model", "params"): "one grid configuration, not model.params",
     ("rfe_lib.search.base", "Rung.__init__", "params"): "a rung's grid configurations, not model.params",
-    # issue 17 part 2: cv.py is changed on another branch; its seed fallback (0 where split.seed is 42) goes there.
-    ("rfe_lib.cv", "load_training", "seed"): "LEFT FOR THE LEAD: remove the fallback and this entry",
+    ("rfe_lib.models", "ModelSpec.__init__", "threads"): "None: the estimator's own default until a job gives it "
+                                                          "its threads (with_threads), not hpo/importance.threads",
+    ("rfe_lib.plan.presets", "Machine.__init__", "wave_seconds"): "a local machine has no scheduling latency; the "
+                                                                 "cluster's comes from budget.wave_seconds",
+    # make_split is the splitting function itself, which the tests call one method at a time; jobs and the plan call
+    # run_split, which passes every split.* key from the settings, so these defaults are never a run's.
+    ("rfe_lib.split", "make_split", "method"): "a direct call's stratified split; runs pass split.method",
+    ("rfe_lib.split", "make_split", "gap"): "a direct call's time split; runs pass split.gap",
+    ("rfe_lib.split", "make_split", "time_folds"): "a direct call's time split; runs pass split.time_folds",
+    ("rfe_lib.split", "make_split", "time_column"): "the time column's name in the artifact; runs pass theirs",
 }
 
 
