@@ -178,7 +178,7 @@ def test_the_final_model_is_the_consensus_set_fitted_on_every_non_test_row(repea
     table = pd.read_parquet(run.repeat(0).file("table"))
     fmap = pd.read_parquet(final.file("feature_map"))
     consensus = pd.read_parquet(final.round_file(0, "features"))["feature"].tolist()
-    cols = [c for f in consensus for c in fmap.loc[fmap["feature"] == f, "column"]]
+    cols = fmap.loc[fmap["feature"].isin(consensus), "column"].tolist()  # in feature-map order, as every fit
     split = pd.read_parquet(final.file("split"))
     train, test = (split["set"] == "train").to_numpy(), (split["set"] == "test").to_numpy()
     best = json.loads(pd.read_parquet(final.round_file(0, "best"))["params"].item())
@@ -238,7 +238,12 @@ def test_a_repeated_run_killed_mid_repeat_resumes_to_the_same_result(repeated, t
     run(workdir, "-j", "2")
     assert_same_artifacts(run_dir(repeated), run_dir(workdir))
     assert stale_temporaries(run_dir(workdir)) == [] and planned_jobs(workdir) == []
-    assert files_under(run_dir(workdir)) == files_under(run_dir(repeated))
+    # the same files, but benchmark records: a job killed after its output was whole and before Snakemake wrote its
+    # benchmark file is complete, so the resumed run does not rerun it (logs and benchmarks are not artifacts)
+    def files(root):
+        return {f for f in files_under(root) if not {"logs", "benchmarks"} & set(f.split("/")[:2])}
+
+    assert files(run_dir(workdir)) == files(run_dir(repeated))
 
 
 def test_bad_repeat_counts_are_refused_before_anything_is_written(tmp_path):
