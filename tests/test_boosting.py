@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import SMALL_CONFIG, layout, make_workdir, model_spec, snakemake
+from conftest import SMALL_CONFIG, layout, make_workdir, model_spec, settings_of, snakemake
 from rfe_lib import RFEError
 from rfe_lib.boosting import LIBRARIES
 from rfe_lib.models import build_model, check_grid, import_estimator
@@ -23,6 +23,10 @@ from rfe_lib.models import build_model, check_grid, import_estimator
 LGBM, XGB, CAT = "lightgbm.LGBMRegressor", "xgboost.XGBRegressor", "catboost.CatBoostRegressor"
 TREES = {LGBM: "n_estimators", XGB: "n_estimators", CAT: "iterations"}
 THREADS = {LGBM: "n_jobs", XGB: "n_jobs", CAT: "thread_count"}
+
+
+# model.allowed_modules as the schema fills it in (the default allow-list)
+DEFAULT_MODULES = tuple(settings_of().model.allowed_modules)
 
 
 def own_estimator(path: str, **params):
@@ -51,14 +55,14 @@ def tiny(n=300, p=4, seed=0):
 
 @pytest.mark.parametrize("path", list(LIBRARIES))
 def test_the_default_allow_list_accepts_the_three_regressors(path):
-    assert import_estimator(path).__name__ == path.rpartition(".")[2]
+    assert import_estimator(path, DEFAULT_MODULES).__name__ == path.rpartition(".")[2]
 
 
 @pytest.mark.parametrize("path", ["lightgbm.LGBMClassifier", "xgboost.XGBRFRegressor", "catboost.CatBoost",
                                   "lightgbm.basic.Booster"])
 def test_nothing_else_of_those_packages_is_accepted(path):
     with pytest.raises(RFEError, match="not under an allowed module prefix"):
-        import_estimator(path)
+        import_estimator(path, DEFAULT_MODULES)
 
 
 @pytest.mark.parametrize("path", list(LIBRARIES))
