@@ -7,7 +7,8 @@ import os
 import time
 
 
-def _fmt(seconds: float) -> str:
+def fmt_seconds(seconds: float) -> str:
+    """``h:mm:ss`` (the job logs' progress lines and the whole run's progress bar)."""
     seconds = int(round(seconds))
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
@@ -31,10 +32,10 @@ class Progress:
         elapsed = time.perf_counter() - self.start
         pct = 100.0 * self.done / self.total if self.total else 100.0
         if self.done:
-            eta = _fmt(elapsed / self.done * (self.total - self.done))
+            eta = fmt_seconds(elapsed / self.done * (self.total - self.done))
         else:
             eta = "?"
-        return f"{self.label}: {self.done}/{self.total} ({pct:.0f}%) elapsed {_fmt(elapsed)} ETA {eta}"
+        return f"{self.label}: {self.done}/{self.total} ({pct:.0f}%) elapsed {fmt_seconds(elapsed)} ETA {eta}"
 
     def step(self, n: int = 1) -> None:
         self.done += n

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import time
 
+from rfe_lib.progress import fmt_seconds  # h:mm:ss, as the job logs' progress lines
+
 
 def job_key(rule: str, wildcards: dict | None) -> str:
     """``rule|name=value|...`` (wildcards sorted by name): how the plan and the log events name a job."""
     return "|".join([rule, *(f"{k}={v}" for k, v in sorted((wildcards or {}).items()))])
-
-
-def fmt_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{s:02d}"
 
 
 class RunProgress:

@@ -215,6 +215,19 @@ def artifact(run: Layout, key: str, r=None) -> pd.DataFrame:
     return pd.read_parquet(run.file(key) if r is None else run.round_file(r, key))
 
 
+def training_rows(run: Layout, r: int):
+    """``X, y, fold`` of round ``r``'s training rows, read from a finished run's artifacts (its table, feature map,
+    split and round features): the matrix every CV fit of the round sees, in feature-map column order."""
+    table = pd.read_parquet(run.file("table"))
+    fmap = pd.read_parquet(run.file("feature_map"))
+    features = set(pd.read_parquet(run.round_file(r, "features"))["feature"])
+    columns = [c for f, c in zip(fmap["feature"], fmap["column"]) if f in features]
+    split = pd.read_parquet(run.file("split"))
+    train = split[split["set"] == "train"]
+    X = table[columns].to_numpy(dtype=float)[train["row"].to_numpy()]
+    return X, train["y"].to_numpy(dtype=float), train["fold"].to_numpy()
+
+
 def matching(pattern) -> list[Path]:
     """The existing paths that match ``pattern``, a layout path with ``*`` for a number
     (``layout(w).hpo_shard(0, 0, "*")``), sorted."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import SMALL_CONFIG, layout, make_workdir, model_spec, settings_of, snakemake
+from conftest import SMALL_CONFIG, layout, make_workdir, model_spec, settings_of, snakemake, training_rows
 from rfe_lib import RFEError
 from rfe_lib.boosting import LIBRARIES
 from rfe_lib.models import build_model, check_grid, import_estimator
@@ -178,14 +177,7 @@ def boost_run(request, tmp_path_factory):
 def test_round_0_cv_losses_equal_a_plain_loop_with_the_library(boost_run):
     path, workdir = boost_run
     run = layout(workdir)
-    table = pd.read_parquet(run.file("table"))
-    fmap = pd.read_parquet(run.file("feature_map"))
-    features = set(pd.read_parquet(run.round_file(0, "features"))["feature"])
-    columns = [c for f, c in zip(fmap["feature"], fmap["column"]) if f in features]
-    split = pd.read_parquet(run.file("split"))
-    train = split[split["set"] == "train"]
-    X = table[columns].to_numpy(dtype=float)[train["row"].to_numpy()]
-    y, fold = train["y"].to_numpy(dtype=float), train["fold"].to_numpy()
+    X, y, fold = training_rows(run, 0)
     own = {LGBM: dict(random_state=7, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True),
            XGB: dict(random_state=7, n_jobs=1, verbosity=0),
            CAT: dict(random_seed=7, thread_count=1, logging_level="Silent", allow_writing_files=False)}[path]

@@ -154,17 +154,10 @@ def stopped_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_a_run_records_the_trees_each_configuration_used(stopped_run):
-    from conftest import layout
+    from conftest import layout, training_rows
 
     run = layout(stopped_run)
-    table = pd.read_parquet(run.file("table"))
-    fmap = pd.read_parquet(run.file("feature_map"))
-    features = set(pd.read_parquet(run.round_file(0, "features"))["feature"])
-    columns = [c for f, c in zip(fmap["feature"], fmap["column"]) if f in features]
-    split = pd.read_parquet(run.file("split"))
-    train = split[split["set"] == "train"]
-    X = table[columns].to_numpy(dtype=float)[train["row"].to_numpy()]
-    y, fold = train["y"].to_numpy(dtype=float), train["fold"].to_numpy()
+    X, y, fold = training_rows(run, 0)
     results = pd.read_parquet(run.round_file(0, "results"))
     for i, lr in enumerate([0.3, 0.8]):
         trees, losses = [], []
