@@ -25,6 +25,8 @@ import json
 import sys
 from pathlib import Path
 
+from rfe_lib.layout import Layout
+
 from .common import OUT, machine
 
 SEED_OUT = OUT / "seed"
@@ -127,9 +129,9 @@ def oracle_losses(run: Path, truth: dict, params: dict, model_params: dict) -> d
     import pandas as pd
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
-    split = pd.read_parquet(run / "split" / "indices.parquet")
-    table = pd.read_parquet(run / "data" / "features.parquet")
+    fmap = pd.read_parquet(Layout(run).file("feature_map"))
+    split = pd.read_parquet(Layout(run).file("split"))
+    table = pd.read_parquet(Layout(run).file("table"))
     train, test = split[split["set"] == "train"], split[split["set"] == "test"]
     out = {}
     for label, feats in (("oracle", set(truth["informative"])), ("all", set(fmap["feature"]))):
@@ -189,8 +191,8 @@ def measure(rows: int, features: int, grid_name: str, hours: float | None, name:
                         "lofo_below": 30})
     rec = read_run(wd, used, wall)
     run = wd / "results" / name
-    selected = pd.read_parquet(run / "summary" / "selected.parquet")
-    rounds = pd.read_parquet(run / "summary" / "rounds.parquet").set_index("round")
+    selected = pd.read_parquet(Layout(run).file("selected"))
+    rounds = pd.read_parquet(Layout(run).file("rounds")).set_index("round")
     sel_round = int(selected["round"].iloc[0])
     params = json.loads(rounds.loc[sel_round, "params"])
     peaks = [float(benchmark_tsv(f).get("max_rss") or 0.0) for f in (run / "benchmarks").rglob("*.tsv")]

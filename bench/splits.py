@@ -25,6 +25,8 @@ import json
 import sys
 from pathlib import Path
 
+from rfe_lib.layout import Layout
+
 from .common import OUT, REPO, machine
 
 SPLITS = OUT / "splits"
@@ -75,8 +77,8 @@ def latest_rows_rmse(run: Path, features: list, params: dict) -> tuple[float, in
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     raw = pd.read_parquet(data_path())
-    table = pd.read_parquet(run / "data" / "features.parquet")
-    fmap = pd.read_parquet(run / "data" / "feature_map.parquet")
+    table = pd.read_parquet(Layout(run).file("table"))
+    fmap = pd.read_parquet(Layout(run).file("feature_map"))
     cols = fmap.loc[fmap["feature"].isin(features), "column"].tolist()
     t = raw["t"].to_numpy()
     cut = np.sort(t)[len(t) - int(np.ceil(LATEST * len(t)))]
@@ -96,8 +98,8 @@ def measure(reuse: bool, log=print) -> dict:
         workdir = SPLITS / method
         wall = run_workflow(workdir, config(method), reuse, log=log)
         run = workdir / "results" / method
-        rounds = pd.read_parquet(run / "summary" / "rounds.parquet").set_index("round")
-        selected = pd.read_parquet(run / "summary" / "selected.parquet")
+        rounds = pd.read_parquet(Layout(run).file("rounds")).set_index("round")
+        selected = pd.read_parquet(Layout(run).file("selected"))
         r = int(selected["round"].iloc[0])
         row = rounds.loc[r]
         params = json.loads(row["params"])

@@ -285,3 +285,16 @@ def test_runs_that_differ_only_in_seed_share_their_test_rows():
     assert a["set"].eq("test").equals(b["set"].eq("test"))
     assert not a["set"].equals(b["set"]) and not a["fold"].equals(b["fold"])
     assert make_split(y, seed=7, test_seed=7, **args).equals(a)  # test_seed = seed: the split of a single run
+
+
+def test_group_splits_that_differ_only_in_seed_share_their_test_groups():
+    from rfe_lib.split import make_split
+
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(60), 20)
+    y = rng.gamma(2.0, 50.0, len(groups))
+    args = dict(test_fraction=0.2, val_fraction=0.2, folds=3, n_bins=5, method="group", groups=groups)
+    a, b = make_split(y, seed=7, **args), make_split(y, seed=8, test_seed=7, **args)
+    assert a["set"].eq("test").equals(b["set"].eq("test")) and not a["set"].equals(b["set"])
+    final = make_split(y, seed=7, **{**args, "val_fraction": 0.0})
+    assert final["set"].eq("test").equals(a["set"].eq("test")) and set(final["set"]) == {"train", "test"}

@@ -23,8 +23,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import SMALL_CONFIG, make_workdir, small_frame, snakemake
-from _reliability import (RUN, assert_same_artifacts, files_under, hook_env, kill_mid_write, planned_jobs, run,
+from conftest import SMALL_CONFIG, layout, make_workdir, small_frame, snakemake
+from _reliability import (ANY, RUN, assert_same_artifacts, files_under, hook_env, kill_mid_write, planned_jobs, run,
                           stale_temporaries, start)
 
 pytestmark = pytest.mark.slow
@@ -64,17 +64,19 @@ def group_run(tmp_path_factory) -> Path:
     return workdir
 
 
-def read(workdir, rel) -> pd.DataFrame:
-    return pd.read_parquet(Path(workdir) / RUN / rel)
+def read(workdir, key, r=None) -> pd.DataFrame:
+    """A run's artifact by its layout key (a round's with ``r``)."""
+    run = layout(workdir)
+    return pd.read_parquet(run.file(key) if r is None else run.round_file(r, key))
 
 
 def reference_cv_losses(workdir, r: int):
     """{config_id: per-fold RMSE} of round r, from the raw data and the folds the split artifact names: a plain
     loop with SimpleImputer(median) -> StandardScaler -> HistGradientBoostingRegressor fitted per fold."""
     raw = frame()
-    split = read(workdir, "split/indices.parquet")
+    split = read(workdir, "split")
     train = split[split["set"] == "train"]
-    features = read(workdir, f"round_{r:03d}/features.parquet")["feature"].tolist()
+    features = read(workdir, "features", r)["feature"].tolist()
     cols = {}
     for f in ["hour", "temp", "hum", "workingday", "weathersit"]:  # the run's model-column order
         if f in features:
@@ -85,13 +87,13 @@ def reference_cv_losses(workdir, r: int):
                 cols[f] = raw[f].to_numpy(dtype=float)
     # The fits use the run's model table, checked here against the raw data: its sin/cos may be a rounding away from
     # numpy's here (sin(pi) = 1.2e-16 or -2.4e-16), which would reorder a tree's bins (see tests/_reference.py).
-    table = read(workdir, "data/features.parquet")[list(cols)].to_numpy(dtype=float)
+    table = read(workdir, "table")[list(cols)].to_numpy(dtype=float)
     np.testing.assert_allclose(table, np.column_stack(list(cols.values())), rtol=0, atol=1e-12)
     X = table[train["row"].to_numpy()]
     y = raw["bikers"].to_numpy(dtype=float)[train["row"].to_numpy()]
     fold = train["fold"].to_numpy()
     fit_cols = [c for c in train.columns if c.startswith("fit_")]
-    results = read(workdir, f"round_{r:03d}/hpo/results.parquet")
+    results = read(workdir, "results", r)
     out = {}
     for cid, params in zip(results["config_id"], results["params"]):
         losses = []
@@ -120,7 +122,7 @@ def test_cv_losses_equal_a_plain_scikit_learn_loop_over_the_same_folds(request, 
 
 def test_time_run_split_is_in_time_order_with_gaps(time_run):
     raw = frame()
-    split = read(time_run, "split/indices.parquet")
+    split = read(time_run, "split")
     t = raw["t"].to_numpy()
     assert (split["time"].to_numpy() == t).all()
     sets = split["set"].to_numpy()
@@ -134,7 +136,7 @@ def test_time_run_split_is_in_time_order_with_gaps(time_run):
         others = train.loc[train["fold"] != k, "time"].to_numpy()  # blocked: all other rows beyond the gap
         assert set(fit) == {x for x in others if np.min(np.abs(held - x)) > GAP}
     # the time column is no feature; hour (cyclic) still is
-    fmap = read(time_run, "data/feature_map.parquet")
+    fmap = read(time_run, "feature_map")
     assert "t" not in set(fmap["feature"]) and "hour" in set(fmap["feature"])
     # the final models score the validation and test rows, and nothing is scored on the gap rows
     metrics = read(time_run, "round_000/eval/metrics.parquet").set_index("set")
@@ -144,17 +146,17 @@ def test_time_run_split_is_in_time_order_with_gaps(time_run):
 
 def test_group_run_keeps_every_day_whole(group_run):
     raw = frame()
-    split = read(group_run, "split/indices.parquet")
+    split = read(group_run, "split")
     assert (split["group"].to_numpy() == raw["day"].to_numpy()).all()
     frame_ = pd.DataFrame({"day": raw["day"], "set": split["set"], "fold": split["fold"]})
     assert frame_.groupby("day")["set"].nunique().max() == 1
     assert frame_.groupby("day")["fold"].nunique().max() == 1
-    assert "day" not in set(read(group_run, "data/feature_map.parquet")["feature"])
+    assert "day" not in set(read(group_run, "feature_map")["feature"])
 
 
 def test_a_killed_time_run_resumes_to_the_uninterrupted_result(time_run, tmp_path):
     workdir = workdir_for(tmp_path / "work", TIME)
-    env, (marker,) = hook_env(tmp_path, pause=["*/round_001/importance/shard_00.parquet"])
+    env, (marker,) = hook_env(tmp_path, pause=[str(ANY.importance_shard(1, 0))])
     proc = start(workdir, "-j", "2", env=env, out=tmp_path / "run.out")
     kill_mid_write(workdir, proc, marker, "importance")
     run(workdir, "--unlock")
@@ -171,11 +173,11 @@ def test_the_split_figure_workbook_and_report_name_the_method(request, which, na
     from test_plots import assert_sane_png
 
     workdir = request.getfixturevalue(f"{which}_run")
-    run_dir = Path(workdir) / RUN
-    assert_sane_png(run_dir / "plots" / "summary" / "split.png")
-    assert f"rows split {named}" in (run_dir / "report" / "description.rst").read_text()
-    assert "The split by" in (run_dir / "report" / "captions" / "split.rst").read_text()
-    config = pd.read_excel(run_dir / "report.xlsx", sheet_name="Config").set_index("key")["value"]
+    run = layout(workdir)
+    assert_sane_png(run.plot("split"))
+    assert f"rows split {named}" in run.file("description").read_text()
+    assert "The split by" in run.caption("split").read_text()
+    config = pd.read_excel(run.file("workbook"), sheet_name="Config").set_index("key")["value"]
     assert config["split.method"] == f'"{which}"'
 
 
@@ -189,9 +191,31 @@ def test_a_time_split_composes_with_every_budget(tmp_path):
     overrides = deep_update(BUDGETS, TIME)
     workdir = workdir_for(tmp_path, overrides)
     snakemake(workdir, "-j", "2")
-    run_dir = workdir / RUN
-    assert (run_dir / "summary" / "selected.parquet").is_file() and (run_dir / "plots" / "summary" / "split.png").is_file()
-    results = read(workdir, "round_000/hpo/results.parquet")
+    run = layout(workdir)
+    assert run.file("selected").is_file() and run.plot("split").is_file()
+    results = read(workdir, "results", 0)
     assert results["rung"].nunique() == 3 and (results["resource_fraction"] < 1).any()
-    assert (read(workdir, "round_000/importance/importance.parquet")["feature"].nunique()
-            == len(read(workdir, "round_000/features.parquet")))
+    assert read(workdir, "importance", 0)["feature"].nunique() == len(read(workdir, "features", 0))
+
+
+def test_an_angle_target_composes_with_a_group_split(tmp_path):
+    """The angle run of the conftest (a direction in degrees, an angle feature, a derived feature, imputation, a
+    fractional step) split by groups of 30 consecutive rows: every set and fold holds whole groups, and every error
+    is wrapped into [-180, 180) degrees."""
+    from conftest import ANGLE_CONFIG, angle_frame, deep_update
+
+    df = angle_frame()
+    df["site"] = np.arange(len(df)) // 30
+    workdir = tmp_path / "angle_group"
+    workdir.mkdir()
+    df.to_csv(workdir / "data.csv", index=False)
+    config = deep_update(ANGLE_CONFIG, {"split": {"method": "group", "group_column": "site"}})
+    (workdir / "config.yaml").write_text(__import__("yaml").safe_dump(config, sort_keys=False))
+    snakemake(workdir, "-j", "2")
+    split = read(workdir, "split")
+    per_site = pd.DataFrame({"site": df["site"], "set": split["set"], "fold": split["fold"]}).groupby("site")
+    assert per_site["set"].nunique().max() == 1 and per_site["fold"].nunique().max() == 1
+    assert "site" not in set(read(workdir, "feature_map")["feature"])
+    pred = read(workdir, "predictions", 0)
+    wrapped = (pred["y_pred"] - pred["y_true"] + 180) % 360 - 180
+    assert np.allclose(pred["error"], wrapped) and pred["error"].abs().max() <= 180
