@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import time
 
-from rfe_lib.progress import fmt_seconds  # h:mm:ss, as the job logs' progress lines
+
+def fmt_seconds(seconds: float) -> str:
+    """``h:mm:ss``, as the job logs' progress lines (rfe_lib.progress.fmt_seconds). Not imported from rfe_lib: this
+    plugin loads in Snakemake's main process before the Snakefile puts its own folder first on sys.path, and an
+    rfe_lib imported here would be the installed one, not the workflow's (tests/test_reruns.py runs a copy)."""
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:d}:{m:02d}:{s:02d}"
 
 
 def job_key(rule: str, wildcards: dict | None) -> str:
