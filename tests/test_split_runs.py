@@ -139,7 +139,7 @@ def test_time_run_split_is_in_time_order_with_gaps(time_run):
     fmap = read(time_run, "feature_map")
     assert "t" not in set(fmap["feature"]) and "hour" in set(fmap["feature"])
     # the final models score the validation and test rows, and nothing is scored on the gap rows
-    metrics = read(time_run, "round_000/eval/metrics.parquet").set_index("set")
+    metrics = read(time_run, "metrics", 0).set_index("set")
     assert metrics.loc["test", "n"] == (sets == "test").sum() and metrics.loc["val", "n"] == (sets == "val").sum()
     assert metrics.loc["train", "n"] == (sets == "train").sum()
 
