@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from conftest import layout, make_workdir, settings_of, snakemake, write_config
+from conftest import TARGET, layout, make_workdir, settings_of, snakemake, write_config
 from rfe_lib import RFEError
 from rfe_lib.plan.presets import ENV, DATA_WAVES, SUMMARY_WAVES, Machine, budget_plan, choose, presets, waves
 
@@ -161,7 +161,7 @@ def test_a_time_box_run_uses_the_chosen_preset_and_says_so(tmp_path):
     expected = choose(table, hours, 0)
     assert expected is not None and expected.name != "exhaustive" and table[0].wall[0] > hours * 3600
     write_config(tmp_path, {**overrides, "budget": {"hours": hours}})  # the same data file: the same plan
-    proc = snakemake(tmp_path, "-j", "2", "results/t/summary/selected.parquet", "results/t/report/description.rst")
+    proc = snakemake(tmp_path, "-j", "2", TARGET.file("selected"), TARGET.file("description"))
     assert [cached] == list((tmp_path / ".snakemake/rfe-plan").glob("*.json"))  # the box does not re-plan
     assert f"* {expected.name} " in proc.stderr and f"budget: {expected.name}, the least aggressive" in proc.stderr
     run = layout(tmp_path)
