@@ -5,6 +5,14 @@
 #   tests/slurm/cluster.sh status   # exit 0 only if every daemon started here is alive
 #   tests/slurm/cluster.sh stop     # cancels jobs, kills ONLY the PIDs recorded by `start`; safe to repeat
 #   tests/slurm/cluster.sh clean    # stop, then delete the state dir (database included)
+#   tests/slurm/cluster.sh park     # no cluster: a slurm.conf on which SLURM's client tools fail at once
+#
+# Why `park` (also done by `stop` and by install.sh): Snakemake imports every installed executor plugin at start,
+# and the SLURM plugin then runs `scontrol show config`. With the client tools installed and no controller
+# answering, that call waits 9 s (a slurm.conf naming a stopped controller) or the plugin's 10 s timeout (no
+# slurm.conf: SLURM looks for its controller in DNS) before it fails: every `snakemake` started on such a machine
+# (every workflow test) paid that wait. The parked slurm.conf sets MessageTimeout=1, with which the refused
+# connection fails in milliseconds; `start` writes the cluster's full slurm.conf over it.
 #
 # Needs root and the packages from tests/slurm/install.sh. All state, spool, log, pid and database
 # files live under one state dir: ${RFE_SLURM_STATE:-/tmp/rfe-slurm}. The only files written outside
@@ -167,6 +175,18 @@ EOF
     chmod 600 "$SLURMDBD_CONF_FILE"
 }
 
+# No cluster: a slurm.conf on which the client tools fail at once (see the header). Leaves a foreign slurm.conf alone.
+do_park() {
+    if [ -f "$SLURM_CONF_FILE" ] && ! grep -qF "$MARKER" "$SLURM_CONF_FILE"; then
+        log "not parking: $SLURM_CONF_FILE was not written here"
+        return 0
+    fi
+    mkdir -p /etc/slurm
+    printf '%s\n' "$MARKER (parked: no cluster runs; 'cluster.sh start' writes the real one)." \
+        "ClusterName=$CLUSTER" "SlurmctldHost=$(hostname -s)(127.0.0.1)" "MessageTimeout=1" >"$SLURM_CONF_FILE"
+    chmod 644 "$SLURM_CONF_FILE"
+}
+
 # ---------------------------------------------------------------- daemons
 start_munge() {
     if [ ! -s /etc/munge/munge.key ]; then
@@ -306,7 +326,8 @@ do_stop() {
     stop_group slurmd slurmctld
     stop_group slurmdbd
     stop_group mariadbd munged
-    log "stopped (state dir $STATE kept)"
+    do_park
+    log "stopped (state dir $STATE kept; slurm.conf parked)"
 }
 
 do_status() {
@@ -331,5 +352,6 @@ case "${1:-}" in
     stop) do_stop ;;
     status) do_status ;;
     clean) do_stop; rm -rf "$STATE"; log "removed $STATE" ;;
-    *) echo "usage: $0 start|stop|status|clean" >&2; exit 2 ;;
+    park) do_park ;;
+    *) echo "usage: $0 start|stop|status|clean|park" >&2; exit 2 ;;
 esac
