@@ -187,6 +187,10 @@ class Settings:
     # Sections the plan does not depend on: how results are shown, and the time box (which chooses among presets
     # made from the plan, rfe_lib/plan/presets.py).
     PRESENTATION: ClassVar[tuple[str, ...]] = ("plots", "excel", "evaluation", "budget")
+    # Single keys the plan does not depend on either: the run's folder name, and which round is selected after
+    # the elimination. A second experiment that changes only these reuses the first one's plan (no data read, no
+    # scikit-learn import, no calibration fit when the workflow is parsed).
+    PLAN_FREE: ClassVar[tuple[tuple[str, ...], ...]] = (("run_name",), ("rfe", "select"))
 
     @classmethod
     def from_config(cls, config: dict) -> "Settings":
@@ -285,8 +289,14 @@ class Settings:
                          threads=self.hpo.threads, early_stopping=m.early_stopping)
 
     def plan_key(self, *extra) -> str:
-        """A short hash of every setting the plan depends on (all but :attr:`PRESENTATION`), and of ``extra``."""
+        """A short hash of every setting the plan depends on (all but :attr:`PRESENTATION` and
+        :attr:`PLAN_FREE`), and of ``extra``."""
         config = {k: v for k, v in self.to_config().items() if k not in self.PRESENTATION}
+        for *section, key in self.PLAN_FREE:
+            node = config
+            for name in section:
+                node = node[name]
+            node.pop(key)
         blob = json.dumps([config, *extra], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 

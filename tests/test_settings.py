@@ -159,9 +159,12 @@ def test_sections_round_trip_through_job_params():
 
 def test_plan_key_ignores_presentation_settings_only():
     base = Settings.from_config(SMALL_CONFIG)
-    for change in ({"plots": {"dpi": 150}}, {"excel": {"top_configs": 3}}, {"evaluation": {"tolerances": [1, 2]}}):
+    for change in ({"plots": {"dpi": 150}}, {"excel": {"top_configs": 3}}, {"evaluation": {"tolerances": [1, 2]}},
+                   {"run_name": "u"}, {"rfe": {"select": "one_se"}}):  # a second experiment reuses the plan
         assert Settings.from_config(deep_update(SMALL_CONFIG, change)).plan_key() == base.plan_key()
-    for change in ({"split": {"seed": 1}}, {"rfe": {"step": 2}}, {"hpo": {"max_configs": 3}}, {"run_name": "u"}):
+    assert base.to_config()["rfe"]["select"] == "best"  # the key leaves the settings themselves alone
+    for change in ({"split": {"seed": 1}}, {"rfe": {"step": 2}}, {"hpo": {"max_configs": 3}},
+                   {"rfe": {"importance": "permutation"}}):
         assert Settings.from_config(deep_update(SMALL_CONFIG, change)).plan_key() != base.plan_key()
 
 
