@@ -217,3 +217,34 @@ def test_calibration_measures_the_share_a_fit_keeps_with_fewer_columns():
     seconds, share = calibrate(s, s.model_spec(), df, fmap, 400)
     assert seconds > 0 and 0.0 <= share <= 1.0
     assert calibrate(s, s.model_spec(), df, fmap[:8], 400)[1] is None
+
+
+def test_calibration_times_configurations_drawn_from_the_grid(monkeypatch):
+    """The estimate's seconds per fit are the mean over configurations drawn at random from the grid, not the
+    grid's first (often its cheapest): with a fake fit whose seconds are the configuration's max_leaf_nodes, the
+    mean is that of the drawn configurations, recomputed here with numpy and itertools."""
+    import itertools
+
+    import numpy as np
+
+    from rfe_lib.plan import estimate
+
+    grid = {"learning_rate": [0.1, 0.2, 0.3], "max_leaf_nodes": [4, 16, 64, 128]}
+    s = settings_of({"hpo": {"grid": grid}})
+    seen = []
+
+    def fake_fit(settings, spec, df, fmap, n_train_fit, params, n_columns=None):
+        seen.append((dict(params), n_columns))
+        return float(params["max_leaf_nodes"]) * (0.5 if n_columns else 1.0)
+
+    monkeypatch.setattr(estimate, "_calibration_fit", fake_fit)
+    fmap = [{"feature": f"c{j}", "column": f"c{j}"} for j in range(20)]
+    seconds, share = estimate.calibrate(s, s.model_spec(), None, fmap, 1000)
+    # the grid's configurations in its order (the last key varies fastest), three drawn with seed 0
+    configs = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    drawn = sorted(np.random.default_rng(0).choice(len(configs), size=3, replace=False).tolist())
+    assert [p for p, n in seen if n is None] == [configs[i] for i in drawn]
+    assert seconds == pytest.approx(np.mean([configs[i]["max_leaf_nodes"] for i in drawn]))
+    assert len({p["max_leaf_nodes"] for p, _ in seen}) > 1  # not one configuration timed three times
+    # the column share from the first drawn configuration: 0.5 of its time with 2 of 20 columns
+    assert share == pytest.approx((0.5 - 0.1) / 0.9)
