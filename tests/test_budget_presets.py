@@ -240,9 +240,9 @@ def test_calibration_times_configurations_drawn_from_the_grid(monkeypatch):
     monkeypatch.setattr(estimate, "_calibration_fit", fake_fit)
     fmap = [{"feature": f"c{j}", "column": f"c{j}"} for j in range(20)]
     seconds, share = estimate.calibrate(s, s.model_spec(), None, fmap, 1000)
-    # the grid's configurations in its order (the last key varies fastest), three drawn with seed 0
+    # the grid's configurations in its order (the last key varies fastest), five drawn with seed 0
     configs = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    drawn = sorted(np.random.default_rng(0).choice(len(configs), size=3, replace=False).tolist())
+    drawn = sorted(np.random.default_rng(0).choice(len(configs), size=estimate.CALIBRATION_CONFIGS, replace=False).tolist())
     assert [p for p, n in seen if n is None] == [configs[i] for i in drawn]
     assert seconds == pytest.approx(np.mean([configs[i]["max_leaf_nodes"] for i in drawn]))
     assert len({p["max_leaf_nodes"] for p, _ in seen}) > 1  # not one configuration timed three times

@@ -36,7 +36,10 @@ PRESETS = (
 )
 DATA_WAVES = 3      # validate_data, engineer_features, split_data: one after another before round 0
 SUMMARY_WAVES = 1   # summarize, after the last round
-JOB_SECONDS = 2.0   # start-up of one job (a Python process importing numpy, pandas and scikit-learn)
+# Start-up of one job slot: Snakemake starting the job, a Python process importing numpy, pandas and scikit-learn,
+# reading its inputs. 1.1 s is the overhead benchmark's figure for a fitting job (docs/benchmarks.md); four runs of
+# different shapes on a quiet machine gave 0.9-1.2 s per slot (`python -m bench estimate`).
+JOB_SECONDS = 1.1
 SHOW_ABOVE = 3600.0  # the plan prints the table when the exhaustive estimate on -j cores is above this
 
 
