@@ -25,11 +25,12 @@ PREFIX = "rfe progress: "
 _CURRENT: list = []  # the handler of this process, for set_plan
 
 
-def set_plan(job_fits: dict, n_rounds: int) -> None:
-    """The workflow's plan: ``{job_key(rule, wildcards): fits}`` for every fitting job, and the number of rounds."""
-    _PLAN[:] = [(dict(job_fits), n_rounds)]
+def set_plan(job_fits: dict, n_rounds: int, estimate: float | None = None) -> None:
+    """The workflow's plan: ``{job_key(rule, wildcards): fits}`` for every fitting job, the number of rounds, and the
+    plan's estimate of the run's wall seconds on this invocation's cores (the ETA until the first fitting job ends)."""
+    _PLAN[:] = [(dict(job_fits), n_rounds, estimate)]
     for handler in _CURRENT:
-        handler.progress.set_plan(job_fits, n_rounds)
+        handler.progress.set_plan(job_fits, n_rounds, estimate)
 
 
 _PLAN: list = []

@@ -38,14 +38,16 @@ class RunProgress:
         self.jobs_total = 0
         self.round = None          # the latest round a fitting job started in
         self.start = None
+        self.estimate = None       # the plan's wall seconds for the whole run on this invocation's cores, if known
         self._running: dict = {}   # jobid -> (fits, round)
 
     # --- what the workflow and Snakemake tell
 
-    def set_plan(self, job_fits: dict, n_rounds: int) -> None:
+    def set_plan(self, job_fits: dict, n_rounds: int, estimate: float | None = None) -> None:
         self.job_fits = {str(k): int(v) for k, v in job_fits.items()}
         self.n_rounds = int(n_rounds)
         self.planned = sum(self.job_fits.values())
+        self.estimate = None if estimate is None else float(estimate)
 
     def run_info(self, stats: dict) -> None:
         """Snakemake's job counts per rule for this run: a resumed run plans only the fits of its remaining jobs
@@ -93,9 +95,17 @@ class RunProgress:
 
     @property
     def eta(self) -> float | None:
-        """Seconds left: the fits left at the measured seconds per fit (None before the first fitting job ends)."""
+        """Seconds left: the fits left at the measured seconds per fit. Before the first fitting job ends, the plan's
+        estimate (its share for the fits this run executes, when it resumes) less the time elapsed, or None without
+        one: a first search shard can take many minutes, and a bar that says nothing about the end looks frozen."""
         rate = self.seconds_per_fit
-        return None if rate is None else rate * max(self.planned - self.done, 0)
+        if rate is not None:
+            return rate * max(self.planned - self.done, 0)
+        if self.estimate is None:
+            return None
+        total = sum(self.job_fits.values())
+        share = self.planned / total if total else 1.0
+        return max(self.estimate * share - self.elapsed, 0.0)
 
     def fraction(self) -> float:
         if self.planned:
@@ -105,7 +115,7 @@ class RunProgress:
     def line(self) -> str:
         rounds = "round -" if self.round is None else f"round {self.round:03d}"
         rounds += f" of {self.n_rounds}" if self.n_rounds else ""
-        eta = "?" if self.eta is None else fmt_seconds(self.eta)
+        eta = "?" if self.eta is None else fmt_seconds(self.eta) + (" (plan)" if self.seconds_per_fit is None else "")
         rate = "" if self.seconds_per_fit is None else f", {self.seconds_per_fit:.2f} s/fit"
         return (f"{rounds} | fits {self.done}/{self.planned} ({100 * self.fraction():.0f}%) | "
                 f"jobs {self.jobs_done}/{self.jobs_total} | elapsed {fmt_seconds(self.elapsed)} | ETA {eta}{rate}")

@@ -54,6 +54,26 @@ def test_fits_weigh_jobs_and_eta_uses_seconds_per_fit():
     assert p.round == 1
 
 
+def test_eta_is_the_plans_estimate_until_the_first_fitting_job_ends():
+    """A run's first search shards can take many minutes: until one ends, the ETA is the plan's estimate less the
+    time elapsed (scaled to the fits a resumed run executes), marked "(plan)"; then the measured rate takes over."""
+    clock = Clock()
+    p = RunProgress(clock)
+    p.set_plan(PLAN, n_rounds=2, estimate=600.0)
+    p.run_info({"hpo_shard": 3, "train_model": 1, "total": 4})
+    clock.now += 100
+    assert p.eta == pytest.approx(500.0) and "ETA 0:08:20 (plan)" in p.line()
+    clock.now += 1000
+    assert p.eta == 0.0  # past the estimate: not negative
+    p.job_info(1, "hpo_shard", {"r": "000", "s": "00"})
+    p.job_finished(1)
+    assert p.eta == pytest.approx(1100 / 30 * 51) and "(plan)" not in p.line()
+    resumed = RunProgress(Clock())
+    resumed.set_plan(PLAN, n_rounds=2, estimate=810.0)
+    resumed.run_info({"hpo_shard": 1, "total": 1})  # 27 of the 81 fits left: a third of the estimate
+    assert resumed.eta == pytest.approx(810.0 * 27 / 81)
+
+
 def test_resumed_run_plans_only_its_remaining_jobs():
     p = RunProgress(Clock())
     p.set_plan(PLAN, n_rounds=2)
