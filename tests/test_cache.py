@@ -81,6 +81,9 @@ def test_progress_reaches_the_planned_fits_with_a_numeric_eta(cache_runs):
     assert etas and all(re.fullmatch(r"\d+:\d\d:\d\d", eta) for eta in etas)
     assert etas[-1] == "0:00:00"
     assert [line[0] for line in lines if line[0] != "-"][-1] == "002"
+    # before any fitting job has ended, the ETA is the plan's estimate (marked), not "?"
+    first = re.search(r"^rfe progress: .*$", cache_runs[3]["a"], re.MULTILINE)[0]
+    assert re.search(r"\| ETA \d+:\d\d:\d\d \(plan\)$", first), first
 
 
 def test_second_run_takes_every_cached_job_from_the_cache(cache_runs):

@@ -24,7 +24,7 @@ from rfe_lib.importance import methods_title, round_methods  # noqa: E402
 from rfe_lib.layout import Layout  # noqa: E402
 from rfe_lib.plan import make_plan  # noqa: E402
 from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
-from rfe_lib.plan.presets import budget_plan  # noqa: E402
+from rfe_lib.plan.presets import Machine, budget_plan, wall_seconds, waves  # noqa: E402
 from rfe_lib.plan.text import describe  # noqa: E402
 from rfe_lib.schedule import resolve_shards  # noqa: E402
 from rfe_lib.report.texts import run_facts, template_name  # noqa: E402
@@ -169,9 +169,18 @@ def job_fits(key):
     return fits
 
 
+def run_estimate():
+    """The plan's wall seconds for the whole run on this invocation's cores (every elimination; a repeated run's
+    final model left out), or None without a calibration fit: the progress bar's ETA until a fitting job ends."""
+    if any(b.plan.seconds_per_fit is None for b in ELIMINATIONS):
+        return None
+    machine = Machine(_invocation_cores())
+    return sum(wall_seconds(waves(b.plan, b.settings, CPUS), b.plan.seconds_per_fit, machine) for b in ELIMINATIONS)
+
+
 _PROGRESS = sys.modules.get("snakemake_logger_plugin_rfe")  # loaded by Snakemake when installed (--logger rfe)
 if workflow.is_main_process and _PROGRESS is not None:
-    _PROGRESS.set_plan(job_fits(_PROGRESS.job_key), len(ROUNDS))
+    _PROGRESS.set_plan(job_fits(_PROGRESS.job_key), len(ROUNDS), run_estimate())
 
 
 wildcard_constraints:
