@@ -375,3 +375,17 @@ def test_fewer_test_rows_than_bins_is_refused_not_a_scikit_learn_error():
     y = np.random.default_rng(0).integers(0, 8, size=60).astype(float)  # 6 test and 6 validation rows: enough
     assert set(make_split(y, test_fraction=0.1, val_fraction=0.1, folds=2, n_bins=4, seed=0)["set"]) == {
         "train", "val", "test"}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (-1, "config key 'split.test_seed' has an invalid value -1"),
+    (2**32, "config key 'split.test_seed' has an invalid value 4294967296"),
+    ("7", "config key 'split.test_seed' has an invalid value '7'"),
+    (1.5, "config key 'split.test_seed' has an invalid value 1.5"),
+])
+def test_a_bad_test_seed_is_refused_by_name(value, expected):
+    """split.test_seed (the repeats' shared test rows) is null or a seed numpy accepts: anything else is named."""
+    with pytest.raises(RFEError) as info:
+        check_config(deep_update(SMALL_CONFIG, {"split": {"test_seed": value}}), SCHEMA)
+    assert expected in str(info.value)
+    check_config(deep_update(SMALL_CONFIG, {"split": {"test_seed": 4294967295}}), SCHEMA)  # the largest is fine
