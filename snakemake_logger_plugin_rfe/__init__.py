@@ -25,12 +25,13 @@ PREFIX = "rfe progress: "
 _CURRENT: list = []  # the handler of this process, for set_plan
 
 
-def set_plan(job_fits: dict, n_rounds: int, estimate: float | None = None) -> None:
-    """The workflow's plan: ``{job_key(rule, wildcards): fits}`` for every fitting job, the number of rounds, and the
-    plan's estimate of the run's wall seconds on this invocation's cores (the ETA until the first fitting job ends)."""
-    _PLAN[:] = [(dict(job_fits), n_rounds, estimate)]
+def set_plan(job_fits: dict, n_rounds: int, estimate: float | None = None, job_work: dict | None = None) -> None:
+    """The workflow's plan: ``{job_key(rule, wildcards): fits}`` for every fitting job, the number of rounds, the
+    plan's estimate of the run's wall seconds on this invocation's cores (the ETA until the first fitting job ends),
+    and each job's work in round-0 fits (what the ETA goes by; see ``RunProgress.set_plan``)."""
+    _PLAN[:] = [(dict(job_fits), n_rounds, estimate, job_work)]
     for handler in _CURRENT:
-        handler.progress.set_plan(job_fits, n_rounds, estimate)
+        handler.progress.set_plan(job_fits, n_rounds, estimate, job_work)
 
 
 _PLAN: list = []

@@ -39,27 +39,38 @@ class RunProgress:
         self.round = None          # the latest round a fitting job started in
         self.start = None
         self.estimate = None       # the plan's wall seconds for the whole run on this invocation's cores, if known
+        self.job_work: dict[str, float] = {}  # a job's work in round-0 fits (smaller rounds' fits weigh less)
+        self.planned_work = 0.0
+        self.done_work = 0.0
         self._running: dict = {}   # jobid -> (fits, round)
 
     # --- what the workflow and Snakemake tell
 
-    def set_plan(self, job_fits: dict, n_rounds: int, estimate: float | None = None) -> None:
+    def set_plan(self, job_fits: dict, n_rounds: int, estimate: float | None = None,
+                 job_work: dict | None = None) -> None:
+        """``job_work``: each fitting job's work in round-0 fits (a later round's fit on fewer columns, or a
+        halving rung's partial fit, weighs less); the ETA goes by it, the fits shown stay fits. Without it a
+        job's work is its fits."""
         self.job_fits = {str(k): int(v) for k, v in job_fits.items()}
+        self.job_work = {k: float((job_work or {}).get(k, v)) for k, v in self.job_fits.items()}
         self.n_rounds = int(n_rounds)
         self.planned = sum(self.job_fits.values())
+        self.planned_work = sum(self.job_work.values())
         self.estimate = None if estimate is None else float(estimate)
 
     def run_info(self, stats: dict) -> None:
         """Snakemake's job counts per rule for this run: a resumed run plans only the fits of its remaining jobs
         (each rule's fits scaled by the share of its jobs that run, exact when all or none of them do)."""
-        per_rule: dict[str, list[int]] = {}
+        per_rule: dict[str, list[tuple[int, float]]] = {}
         for key, fits in self.job_fits.items():
-            per_rule.setdefault(key.split("|", 1)[0], []).append(fits)
-        planned = 0
-        for rule, fits in per_rule.items():
-            count = int(stats.get(rule, 0))
-            planned += sum(fits) if count >= len(fits) else round(sum(fits) * count / len(fits))
-        self.planned = planned
+            per_rule.setdefault(key.split("|", 1)[0], []).append((fits, self.job_work.get(key, fits)))
+        planned, work = 0, 0.0
+        for rule, jobs in per_rule.items():
+            count, fits, w = int(stats.get(rule, 0)), sum(f for f, _ in jobs), sum(w for _, w in jobs)
+            share = 1.0 if count >= len(jobs) else count / len(jobs)
+            planned += fits if share == 1.0 else round(fits * share)
+            work += w * share
+        self.planned, self.planned_work = planned, work
         self.jobs_total = int(stats.get("total", sum(v for k, v in stats.items() if k != "total")))
         self.started()
 
@@ -69,16 +80,18 @@ class RunProgress:
 
     def job_info(self, jobid, rule: str, wildcards: dict | None) -> None:
         self.started()
-        fits = self.job_fits.get(job_key(rule, wildcards), 0)
+        key = job_key(rule, wildcards)
+        fits = self.job_fits.get(key, 0)
         r = (wildcards or {}).get("r")
         r = int(r) if r is not None and str(r).isdigit() else None
-        self._running[jobid] = (fits, r)
+        self._running[jobid] = (fits, r, self.job_work.get(key, fits))
         if fits and r is not None:
             self.round = r if self.round is None else max(self.round, r)
 
     def job_finished(self, jobid) -> None:
-        fits, _ = self._running.pop(jobid, (0, None))
+        fits, _, work = self._running.pop(jobid, (0, None, 0.0))
         self.done += fits
+        self.done_work += work
 
     def progress(self, done: int, total: int) -> None:
         self.jobs_done, self.jobs_total = int(done), int(total)
@@ -94,17 +107,22 @@ class RunProgress:
         return self.elapsed / self.done if self.done else None
 
     @property
+    def seconds_per_work(self) -> float | None:
+        return self.elapsed / self.done_work if self.done_work else None
+
+    @property
     def eta(self) -> float | None:
-        """Seconds left: the fits left at the measured seconds per fit. Before the first fitting job ends, the plan's
-        estimate (its share for the fits this run executes, when it resumes) less the time elapsed, or None without
-        one: a first search shard can take many minutes, and a bar that says nothing about the end looks frozen."""
-        rate = self.seconds_per_fit
+        """Seconds left: the work left (fits, each weighted by its round's size) at the seconds per unit of work
+        measured so far. Before the first fitting job ends, the plan's estimate (its share for the work this run
+        executes, when it resumes) less the time elapsed, or None without one: a first search shard can take many
+        minutes, and a bar that says nothing about the end looks frozen."""
+        rate = self.seconds_per_work
         if rate is not None:
-            return rate * max(self.planned - self.done, 0)
+            return rate * max(self.planned_work - self.done_work, 0.0)
         if self.estimate is None:
             return None
-        total = sum(self.job_fits.values())
-        share = self.planned / total if total else 1.0
+        total = sum(self.job_work.values())
+        share = self.planned_work / total if total else 1.0
         return max(self.estimate * share - self.elapsed, 0.0)
 
     def fraction(self) -> float:

@@ -70,8 +70,26 @@ def test_eta_is_the_plans_estimate_until_the_first_fitting_job_ends():
     assert p.eta == pytest.approx(1100 / 30 * 51) and "(plan)" not in p.line()
     resumed = RunProgress(Clock())
     resumed.set_plan(PLAN, n_rounds=2, estimate=810.0)
-    resumed.run_info({"hpo_shard": 1, "total": 1})  # 27 of the 81 fits left: a third of the estimate
-    assert resumed.eta == pytest.approx(810.0 * 27 / 81)
+    resumed.run_info({"hpo_shard": 1, "total": 1})  # one of three search shards left: a third of their 80 fits
+    assert resumed.eta == pytest.approx(810.0 * (80 / 3) / 81)
+
+
+def test_eta_weighs_later_rounds_fits_by_their_work():
+    """Round 1's fits on fewer columns weigh less (the plan's work per job): after round 0's two shards (60 fits,
+    60 units of work) took 120 s, the 20 fits of round 1 worth 5 units and a model worth 1 are 6 units left: 12 s,
+    not the 42 s that counting fits would say. The fits shown stay fits."""
+    clock = Clock()
+    p = RunProgress(clock)
+    work = {job_key("hpo_shard", {"r": "000", "s": "00"}): 30.0, job_key("hpo_shard", {"r": "000", "s": "01"}): 30.0,
+            job_key("train_model", {"r": "000"}): 1.0, job_key("hpo_shard", {"s": "00", "r": "001"}): 5.0}
+    p.set_plan(PLAN, n_rounds=2, estimate=100.0, job_work=work)
+    p.run_info({"hpo_shard": 3, "train_model": 1, "total": 4})
+    for jobid, s in ((1, "00"), (2, "01")):
+        p.job_info(jobid, "hpo_shard", {"r": "000", "s": s})
+    clock.now += 120
+    p.job_finished(1)
+    p.job_finished(2)
+    assert p.eta == pytest.approx(120 / 60 * 6) and "fits 60/81" in p.line()
 
 
 def test_resumed_run_plans_only_its_remaining_jobs():

@@ -145,27 +145,33 @@ REPEAT_BRANCH = {} if REPEATS == 1 else {"branch": r"repeat_\d{3}"}
 
 
 
-def job_fits(key):
+def job_fits(key, work=False):
     """``{key(rule, wildcards): model fits}`` of every fitting job of every branch (the run, or each repeat and the
     final model): search shards and rungs (candidates x folds, item i in shard i % n), importance shards (the round's
     method's count for the shard's features) and each round's final model. The progress bar
-    (snakemake_logger_plugin_rfe, ``--logger rfe``) weighs the run's jobs by it."""
+    (snakemake_logger_plugin_rfe, ``--logger rfe``) weighs the run's jobs by it. ``work``: each job's work in
+    round-0 fits instead, as the plan's estimate counts it (rfe_lib.plan.presets.waves): a fit of round r weighs
+    ``a + (1 - a) * n_r / n_0`` (``a``: the plan's column share) and a halving rung's fit its share of the resource;
+    the bar's ETA goes by it."""
     fits = {}
     for b in BRANCHES.values():
         branch = {"branch": b.name} if b.name else {}
+        fixed = b.plan.column_fixed_share
         for r in b.rounds:
             at = {**branch, "r": f"{r:03d}"}
+            size = 1.0 if not work or fixed is None else fixed + (1 - fixed) * b.plan.schedule[r] / b.plan.schedule[0]
             for g, rung in enumerate(b.rungs[r]):
                 n = b.hpo_shards[r][g]
+                share = rung.resource_fraction * size if work else 1
                 for s in range(n):
                     name, wc = ("hpo_shard", {}) if g == 0 else ("hpo_rung", {"g": str(g)})
-                    fits[key(name, {**at, "s": f"{s:02d}", **wc})] = len(range(s, rung.n_candidates, n)) * FOLDS
+                    fits[key(name, {**at, "s": f"{s:02d}", **wc})] = len(range(s, rung.n_candidates, n)) * FOLDS * share
             if not b.final:
                 n = b.importance_shards[r]
                 for s in range(n):
                     fits[key("importance_shard", {**at, "s": f"{s:02d}"})] = b.methods[r].fits(
-                        len(range(s, b.plan.schedule[r], n)), FOLDS, 1)
-            fits[key("train_model", at)] = 1
+                        len(range(s, b.plan.schedule[r], n)), FOLDS, 1) * (size if work else 1)
+            fits[key("train_model", at)] = size if work else 1
     return fits
 
 
@@ -180,7 +186,7 @@ def run_estimate():
 
 _PROGRESS = sys.modules.get("snakemake_logger_plugin_rfe")  # loaded by Snakemake when installed (--logger rfe)
 if workflow.is_main_process and _PROGRESS is not None:
-    _PROGRESS.set_plan(job_fits(_PROGRESS.job_key), len(ROUNDS), run_estimate())
+    _PROGRESS.set_plan(job_fits(_PROGRESS.job_key), len(ROUNDS), run_estimate(), job_fits(_PROGRESS.job_key, work=True))
 
 
 wildcard_constraints:
