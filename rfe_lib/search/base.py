@@ -7,9 +7,11 @@ the best of the rung before (successive halving); the last rung scores its candi
 configuration's per-fold losses are valid for the importance jobs. With ``hpo.carry``, a round that does not search
 fully takes as its pool the previous round's ``top`` configurations (its ranking), whatever the strategy.
 
-A strategy is built when the workflow is parsed (:meth:`SearchStrategy.from_settings`, which refuses bad settings
-with a message naming the key); its jobs get it as :meth:`SearchStrategy.to_params` (exactly what decides their
-results, so Snakemake reruns them when it changes). The rules, the plan and the reports use only this interface.
+A strategy is built once when the workflow is parsed (:func:`rfe_lib.search.search_strategy`, after
+:meth:`rfe_lib.settings.Settings.check_search` has refused bad settings with a message naming the keys; then
+:meth:`SearchStrategy.from_settings`) and passed to what needs it; its jobs get it as
+:meth:`SearchStrategy.to_params` (exactly what decides their results, so Snakemake reruns them when it changes). The
+rules, the plan and the reports use only this interface. The pool size has one definition, :meth:`pool_len`.
 """
 
 from __future__ import annotations
