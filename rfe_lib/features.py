@@ -10,6 +10,7 @@ rows only (within each CV fold), so no statistic of validation or test rows leak
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .data import DataSpec
 
@@ -30,6 +31,44 @@ def feature_map(kept_columns, spec: DataSpec) -> list[dict]:
     for name in spec.derived:
         rows.append({"feature": name, "column": name, "kind": "derived"})
     return rows
+
+
+def kept_columns(names, spec: DataSpec, validation) -> list[str]:
+    """The feature columns of the table (``names``) that validation kept: the candidates
+    (:func:`rfe_lib.data.candidate_features`) but those it ``dropped`` (``validation``: its check rows, as dicts)."""
+    from .data import candidate_features
+
+    dropped = {row["column"] for row in validation if row["status"] == "dropped"}
+    return [c for c in candidate_features(list(names), spec) if c not in dropped]
+
+
+@dataclass
+class RoundZero:
+    """Round 0's model columns: what the plan schedules and the engineer_features job writes."""
+
+    feature_map: list[dict]   # rows {feature, column, kind}, after features.correlated
+    features: list[str]       # round 0's features, in feature-map order
+    n_before: int             # the features before features.correlated
+    table: object = None      # the engineered table (None when not asked for)
+    groups: object = None     # the correlated groups (None when not asked for)
+
+
+def round_zero(df, validation, spec: DataSpec, split, correlated: dict, complete: bool = True) -> RoundZero:
+    """Round 0's features: the kept columns (:func:`kept_columns`) engineered (:func:`feature_map`), then
+    ``features.correlated`` (``correlated``: threshold, action) on the training rows of ``split``. The plan (which
+    fixes the round schedule) and the engineer_features job (which writes the artifacts) both call it, so the two
+    cannot disagree. Without ``complete`` (the plan) the table and groups are not returned, and with
+    ``action: report``, which changes no feature, not even computed."""
+    from .correlated import correlated_feature_map
+
+    fmap = feature_map(kept_columns(df.columns, spec, validation), spec)
+    n_before = len(dict.fromkeys(row["feature"] for row in fmap))
+    table = groups = None
+    if complete or correlated["action"] != "report":
+        table = engineer(df, fmap, spec)
+        fmap, groups = correlated_feature_map(table, split, fmap, correlated)
+    features = list(dict.fromkeys(row["feature"] for row in fmap))
+    return RoundZero(fmap, features, n_before, table if complete else None, groups if complete else None)
 
 
 def check_derived(spec: DataSpec) -> list[str]:

@@ -136,40 +136,48 @@ def _strict_validator(schema: dict):
     return jsonschema.validators.extend(cls, type_checker=checker)
 
 
-def check_config(config: dict, schema: dict | None = None, written: bool = True) -> None:
-    """Raise :class:`RFEError` listing every schema violation of ``config`` in plain words; with ``written``, also
-    the rules about which keys the file writes (the workflow checks the config as written, before Snakemake's
-    ``validate`` fills in the defaults, which would hide them)."""
+def _validated(config: dict, schema: dict | None, written: bool, fill: bool) -> dict:
+    """The one pass over ``config`` that :func:`check_config` and :func:`with_defaults` make: the YAML and
+    written-keys problems, then the schema's violations, all listed at once in plain words (:class:`RFEError`). With
+    ``fill``, the same traversal fills a deep copy with the schema's defaults (as Snakemake's ``validate`` does) and
+    returns it."""
     schema = load_schema() if schema is None else schema
     if not isinstance(config, dict) or not config:
         raise RFEError("the configuration is empty: pass one with --configfile config/round.yaml")
     problems = _yaml_problems(config) + (_written_problems(config) if written else [])
     if problems:
         raise RFEError("invalid configuration:\n  - " + "\n  - ".join(problems))
-    errors = sorted(_strict_validator(schema)(schema).iter_errors(config),
-                    key=lambda e: list(map(str, e.absolute_path)))
+    validator = _strict_validator(schema)
+    instance = config
+    if fill:
+        validate_properties = validator.VALIDATORS["properties"]
+
+        def set_defaults(validator, properties, instance, subschema):
+            if isinstance(instance, dict):
+                for name, sub in properties.items():
+                    if "default" in sub and name not in instance:
+                        instance[name] = copy.deepcopy(sub["default"])
+            yield from validate_properties(validator, properties, instance, subschema)
+
+        import jsonschema
+
+        validator = jsonschema.validators.extend(validator, {"properties": set_defaults})
+        instance = copy.deepcopy(config)
+    errors = sorted(validator(schema).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         lines = [_describe(e) for e in errors]
         raise RFEError("invalid configuration:\n  - " + "\n  - ".join(lines))
+    return instance
 
 
-def with_defaults(config: dict, schema: dict | None = None) -> dict:
-    """A deep copy of ``config`` with every default of the schema filled in (Snakemake's ``validate`` does the
-    same in place); raise :class:`RFEError` if the config breaks the schema."""
-    import jsonschema
+def check_config(config: dict, schema: dict | None = None, written: bool = True) -> None:
+    """Raise :class:`RFEError` listing every schema violation of ``config`` in plain words; with ``written``, also
+    the rules about which keys the file writes (the config as written: filled-in defaults would hide them)."""
+    _validated(config, schema, written, fill=False)
 
-    schema = load_schema() if schema is None else schema
-    check_config(config, schema, written=False)  # the config may have its defaults filled in already
-    base = _strict_validator(schema)
-    validate_properties = base.VALIDATORS["properties"]
 
-    def set_defaults(validator, properties, instance, subschema):
-        if isinstance(instance, dict):
-            for name, sub in properties.items():
-                if "default" in sub and name not in instance:
-                    instance[name] = copy.deepcopy(sub["default"])
-        yield from validate_properties(validator, properties, instance, subschema)
-
-    filled = copy.deepcopy(config)
-    jsonschema.validators.extend(base, {"properties": set_defaults})(schema).validate(filled)
-    return filled
+def with_defaults(config: dict, schema: dict | None = None, written: bool = False) -> dict:
+    """A deep copy of ``config`` with every default of the schema filled in, in the same single pass that checks it
+    (raise :class:`RFEError` as :func:`check_config` does; ``written``: ``config`` is the file as written, so the
+    rules about which keys it writes are checked too)."""
+    return _validated(config, schema, written, fill=True)

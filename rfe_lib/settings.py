@@ -193,12 +193,14 @@ class Settings:
     PLAN_FREE: ClassVar[tuple[tuple[str, ...], ...]] = (("run_name",), ("rfe", "select"))
 
     @classmethod
-    def from_config(cls, config: dict) -> "Settings":
-        """Check ``config`` against the schema, fill in its defaults, and build the settings (the cross-key
-        rules of :meth:`check` are checked too)."""
+    def from_config(cls, config: dict, written: bool = False) -> "Settings":
+        """Check ``config`` against the schema, fill in its defaults (one pass), and build the settings (the
+        cross-key rules of :meth:`check` are checked too). ``written``: ``config`` is the file as the user wrote it
+        (the workflow's), so the rules about which keys it writes are checked too; not for a resolved config
+        (:meth:`to_config`), which has every key."""
         from .schema import with_defaults
 
-        full = with_defaults(config)
+        full = with_defaults(config, written=written)
         hints = typing.get_type_hints(cls)
         values = {}
         for f in dataclasses.fields(cls):
@@ -214,9 +216,13 @@ class Settings:
         return {f.name: (v.to_dict() if isinstance(v := getattr(self, f.name), Section) else v)
                 for f in dataclasses.fields(self)}
 
-    def check(self, n_features: int | None = None) -> None:
-        """Every rule that involves more than one key (the schema checks keys one at a time). With
-        ``n_features`` (known once the data file is read), also the rules that depend on it."""
+    def check(self, n_features: int | None = None, *, features_before: int | None = None,
+              min_fit_rows: int | None = None, with_nan: tuple = ()) -> None:
+        """Every rule that involves more than one key (the schema checks keys one at a time). The plan
+        (:func:`rfe_lib.plan.make_plan`) passes what it learnt from the data file, and the rules that depend on it
+        are checked too: ``n_features`` (round 0's features, after ``features.correlated``), ``features_before`` (the
+        features before it), ``min_fit_rows`` (the fitting rows of the smallest CV fold: the search's rules that
+        need the data or the estimator) and ``with_nan`` (the features with missing values)."""
         s = self.split
         if s.test_fraction + s.val_fraction >= 0.9:
             raise RFEError(f"split.test_fraction + split.val_fraction = {s.test_fraction + s.val_fraction:g}: "
@@ -254,11 +260,71 @@ class Settings:
         tol = self.evaluation.tolerances
         if len(set(tol)) != len(tol):
             raise RFEError(f"evaluation.tolerances has duplicates: {tol}")
+        from .grid import grid_size
+
+        self.check_search(grid_size(self.hpo.grid), min_fit_rows)
+        if with_nan:
+            from .models import allows_nan
+
+            spec = self.model_spec()
+            if not allows_nan(spec):
+                raise RFEError(
+                    f"features {', '.join(with_nan)} have missing values and {spec.estimator.rpartition('.')[2]} "
+                    "cannot handle them; set features.impute: median (fitted on training rows only) or drop those "
+                    "columns")
+        c = self.features.correlated
+        if (n_features is not None and features_before is not None and c["action"] != "report"
+                and n_features <= self.rfe.min_features):
+            raise RFEError(
+                f"features.correlated ({c['action']} at threshold {c['threshold']:g}) leaves {n_features} of "
+                f"{features_before} features, not more than rfe.min_features ({self.rfe.min_features}): raise the "
+                "threshold, use action: report, or lower rfe.min_features"
+            )
         if n_features is not None and self.rfe.min_features >= n_features:
             raise RFEError(
                 f"rfe.min_features ({self.rfe.min_features}) must be below the number of features ({n_features}): "
                 "there is nothing to eliminate. Lower rfe.min_features or add features."
             )
+
+    def check_search(self, n_configs: int, min_fit_rows: int | None = None) -> None:
+        """The search's rules (part of :meth:`check`): ``hpo.random`` against the grid and ``hpo.max_configs``;
+        with ``min_fit_rows`` (the data's), ``hpo.halving`` against the estimator, the grid and the data (this
+        imports the estimator). :func:`rfe_lib.search.search_strategy` runs them too, for settings made without
+        :meth:`check` (the budget presets). Only ``hpo.carry.top`` is checked by the strategy itself, against its
+        pool (:meth:`rfe_lib.search.SearchStrategy.pool_len`, the pool size's one definition)."""
+        h = self.hpo
+        if h.search == "random":
+            n = h.random["n_candidates"]
+            if n > n_configs:
+                raise RFEError(f"hpo.random.n_candidates ({n}) is larger than the grid ({n_configs} configurations): "
+                               "lower it, or use hpo.search: grid")
+            if n > h.max_configs:
+                raise RFEError(f"hpo.random.n_candidates ({n}) is above hpo.max_configs ({h.max_configs}): lower it, "
+                               "or raise hpo.max_configs in the config file if you mean it")
+        if h.search == "halving" and min_fit_rows is not None:
+            self._check_halving(min_fit_rows)
+
+    def _check_halving(self, min_fit_rows: int) -> None:
+        from .grid import grid_list
+        from .search.halving import ITERATION_PARAMS, full_resource
+
+        spec = self.model_spec()
+        resource, full, unit, accepted = full_resource(self.hpo, spec, min_fit_rows)
+        if resource != "n_samples":
+            short = spec.estimator.rpartition(".")[2]
+            if resource not in accepted:
+                raise RFEError(f"hpo.halving.resource: {short} has no parameter '{resource}'; use n_samples or one of "
+                               f"{', '.join(p for p in ITERATION_PARAMS if p in accepted) or 'its integer parameters'}")
+            if any(resource in g for g in grid_list(self.hpo.grid)):
+                raise RFEError(f"hpo.halving.resource '{resource}' is also searched by hpo.grid: halving sets it itself; "
+                               "fix it in model.params instead")
+            if isinstance(full, bool) or not isinstance(full, int) or full < 1:
+                raise RFEError(f"hpo.halving.resource '{resource}' must be a positive integer parameter of {short}, "
+                               f"but its value is {full!r}")
+        low = self.hpo.halving["min_resources"]
+        if low != "auto" and low > full:
+            raise RFEError(f"hpo.halving.min_resources ({low}) is larger than the full resource, {full} {unit}: "
+                           "lower it")
 
     # ---------------------------------------------------------------------------- views for the modules
 

@@ -223,20 +223,14 @@ SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 
 def parse_time_checks(config: dict):
     """What the workflow does with a config when it is parsed (workflow/rules/common.smk), before any job:
-    ``check_config``, Snakemake's ``validate`` (which fills in defaults), ``Settings.from_config``, ``make_plan``.
-    Returns the plan or raises the RFEError whose message the user sees."""
+    ``Settings.from_config`` of the config as written (its one validation: plain-words schema checks, defaults, the
+    cross-key rules), then ``make_plan``. Returns the plan or raises the RFEError whose message the user sees."""
     import copy
 
-    from snakemake.utils import validate
-
     from rfe_lib.plan import make_plan
-    from rfe_lib.schema import check_config
     from rfe_lib.settings import Settings
 
-    config = copy.deepcopy(config)
-    check_config(config, SCHEMA)
-    validate(config, str(SCHEMA_PATH))
-    return make_plan(Settings.from_config(config))
+    return make_plan(Settings.from_config(copy.deepcopy(config), written=True))
 
 
 # --------------------------------------------------------------------------------------- dry runs

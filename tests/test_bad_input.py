@@ -1,7 +1,7 @@
 """Bad input (issue 6): one clear message, before any job starts, and nothing left behind.
 
 Most cases run the parse-time checks in-process, in the order the workflow runs them when it is parsed
-(workflow/rules/common.smk: ``check_config``, Snakemake's ``validate`` which fills in defaults, ``make_plan``), and
+(workflow/rules/common.smk: ``Settings.from_config``, the config's one validation, then ``make_plan``), and
 assert on the message. A representative subset runs the real ``snakemake`` command and checks what the user sees:
 the message, no Python traceback, no ``results/`` folder and no cached plan.
 """

@@ -15,6 +15,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from conftest import TARGET, artifact, layout, make_workdir, model_spec, settings_of, snakemake
+from rfe_lib import RFEError
 from rfe_lib.cv import TrainingData
 from rfe_lib.layout import RESULTS
 from rfe_lib.search import search_strategy
@@ -335,3 +336,50 @@ def test_a_halving_run_gives_the_same_results_with_other_shard_counts(halving_ru
         a, b = artifact(layout(workdir), key, r), artifact(layout(tmp_path), key, r)
         drop = [c for c in ("fit_seconds",) if c in a]
         pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop), check_exact=True, obj=f"{key} of round {r}")
+
+
+# ------------------------------------------------------------------------------------------ the strategy seam
+
+def test_a_strategy_that_overrides_only_the_pool_size_is_consistent_everywhere():
+    """The pool size has one definition (``pool_len``): a new strategy that overrides only it gets a full pool of
+    that many ids, rungs, fit counts, a carried pool and an ``hpo.max_configs`` check that all agree with it; one
+    whose ``full_pool`` disagrees with it is refused rather than miscounted."""
+    import dataclasses
+
+    from rfe_lib.plan.estimate import refuse_large_grid
+    from rfe_lib.search import SearchStrategy
+
+    @dataclasses.dataclass(frozen=True)
+    class FirstThird(SearchStrategy):  # a toy: the first third of the grid
+        name = "first_third"
+
+        def pool_len(self) -> int:
+            return self.n_configs // 3
+
+    settings = settings_of({"hpo": {"max_configs": 20, "carry": {"top": "auto", "refresh": 0}}})
+    data = {"seed": 7, "min_fit_rows": 100, "model": settings.model_spec()}
+    toy = FirstThird.from_settings(settings.hpo, 60, data)
+    assert toy.pool(0) == list(range(20))
+    assert [g.n_candidates for g in toy.rungs(0)] == [20]
+    assert toy.fits(0, 3) == {"fits": 60, "fit_equivalents": 60, "exhaustive": 180}
+    assert toy.carry_top == 9  # auto: max(10% of 20, factor**2), from the pool of 20, not the grid of 60
+    assert toy.fits(1, 3)["fits"] == 27
+    with pytest.raises(RFEError, match=r"hpo.carry.top \(21\) is larger than the 20 configurations"):
+        FirstThird.from_settings(dataclasses.replace(settings.hpo, carry={"top": 21, "refresh": 0}), 60, data)
+    # hpo.max_configs limits what the strategy scores (20), not the grid (60)
+    plan = SimpleNamespace(n_configs=60, n_folds=3, n_rounds=3, schedule=[5, 4, 3], seconds_per_fit=None,
+                           min_fit_rows=100)
+    refuse_large_grid(plan, settings, toy)
+    small = dataclasses.replace(settings, hpo=dataclasses.replace(settings.hpo, max_configs=19))
+    with pytest.raises(RFEError, match="above hpo.max_configs = 19"):
+        refuse_large_grid(plan, small, toy)
+
+    @dataclasses.dataclass(frozen=True)
+    class Inconsistent(SearchStrategy):  # overrides which ids, not how many
+        name = "inconsistent"
+
+        def full_pool(self):
+            return range(0, self.n_configs, 2)
+
+    with pytest.raises(RFEError, match=r"full_pool\(\) gives 30 configurations but pool_len\(\) says 60"):
+        Inconsistent.from_settings(settings.hpo, 60, data).pool(0)

@@ -60,30 +60,9 @@ def _check_data(settings, spec):
     return df, rows, kept
 
 
-def _correlated(settings, df, fmap, split):
-    """The feature map after features.correlated (group or prune change the features; report does not)."""
-    c = settings.features.correlated
-    if c["action"] == "report":
-        return fmap
-    from ..correlated import correlated_feature_map
-    from ..features import engineer
-
-    before = len(dict.fromkeys(r["feature"] for r in fmap))
-    fmap, _ = correlated_feature_map(engineer(df, fmap, settings.data_spec()), split, fmap, c)
-    after = len(dict.fromkeys(r["feature"] for r in fmap))
-    if after <= settings.rfe.min_features:
-        raise RFEError(
-            f"features.correlated ({c['action']} at threshold {c['threshold']:g}) leaves {after} of {before} features, "
-            f"not more than rfe.min_features ({settings.rfe.min_features}): raise the threshold, use action: report, "
-            "or lower rfe.min_features"
-        )
-    return fmap
-
-
 def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     """Validate the run and fix its schedule; raise :class:`RFEError` naming any problem."""
     from ..data import check_path, file_fingerprint
-    from ..models import allows_nan
     from . import cache
 
     spec = settings.data_spec()
@@ -93,7 +72,7 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     if plan is not None:
         return plan
 
-    from ..features import feature_map
+    from ..features import round_zero
     from ..grid import grid_size
     from ..schedule import n_eliminated, round_schedule
     from ..search import search_strategy
@@ -102,32 +81,28 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
 
     df, rows, kept = _check_data(settings, spec)
     mspec = settings.model_spec()
-    fmap = feature_map(kept, spec)
     warnings = [f"{r['column'] or 'table'}: {r['check']}: {r['detail']}" for r in rows
                 if r["status"] in ("warning", "dropped")]
     with_nan = [r["column"] for r in rows if r["check"] == "missing" and r["status"] == "warning" and r["column"] in kept]
-    if with_nan and not allows_nan(mspec):
-        raise RFEError(
-            f"features {', '.join(with_nan)} have missing values and {mspec.estimator.rpartition('.')[2]} cannot "
-            "handle them; set features.impute: median (fitted on training rows only) or drop those columns"
-        )
     s, r = settings.split, settings.rfe
     split = run_split(df, spec.target, s.to_dict())
     folds = fold_indices(split, s.folds)
-    fmap = _correlated(settings, df, fmap, split)
-    features = list(dict.fromkeys(row["feature"] for row in fmap))
-    settings.check(n_features=len(features))
+    zero = round_zero(df, rows, spec, split, settings.features.correlated, complete=False)  # as engineer_features
+    fmap, features = zero.feature_map, zero.features
+    min_fit_rows = min(len(fit) for fit, _ in folds)
+    settings.check(n_features=len(features), features_before=zero.n_before,
+                   min_fit_rows=min_fit_rows, with_nan=tuple(with_nan))
     schedule = round_schedule(len(features), r.step, r.min_features)
     plan = Plan(
         n_rows=len(df), features=features, n_columns=len(fmap), schedule=schedule,
         eliminate=[n_eliminated(n, r.step, r.min_features) for n in schedule],
         n_configs=grid_size(settings.hpo.grid), n_folds=s.folds, n_train=int((split["set"] == "train").sum()),
-        min_fit_rows=min(len(fit) for fit, _ in folds), warnings=warnings,
+        min_fit_rows=min_fit_rows, warnings=warnings,
         set_sizes={k: int(v) for k, v in split["set"].value_counts().items()},
         fold_sizes=[[len(fit), len(held)] for fit, held in folds],
     )
-    search_strategy(settings, plan)  # refuses bad search settings (they may depend on the data)
+    search = search_strategy(settings, plan)  # built once: the workflow's branch gets this same object
     plan.seconds_per_fit, plan.column_fixed_share = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)
-    refuse_large_grid(plan, settings)
+    refuse_large_grid(plan, settings, search)
     cache.save(cache_dir, key, plan)
     return plan

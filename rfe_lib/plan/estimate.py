@@ -89,15 +89,15 @@ def human(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def refuse_large_grid(plan, settings) -> None:
-    """Raise :class:`RFEError` when the grid has more configurations than ``hpo.max_configs``."""
-    from ..search import search_strategy
+def refuse_large_grid(plan, settings, search) -> None:
+    """Raise :class:`RFEError` when the search's pool (``search``: the run's strategy) has more configurations than
+    ``hpo.max_configs``."""
     from .fits import round_fits, totals
 
     limit = settings.hpo.max_configs
-    if search_strategy(settings, plan).pool_len() <= limit:  # random search scores only its sample
+    if search.pool_len() <= limit:  # random search scores only its sample
         return
-    fits = totals(round_fits(plan, settings, [1] * plan.n_rounds))
+    fits = totals(round_fits(plan, settings, [1] * plan.n_rounds, search))
     per_fit = plan.seconds_per_fit
     cores = os.cpu_count() or 1
     estimate = (f"; one fit takes about {per_fit:.2g} s here, so about {human(per_fit * fits['total'])} of CPU "
@@ -111,9 +111,9 @@ def refuse_large_grid(plan, settings) -> None:
     )
 
 
-def estimate_from_benchmarks(plan, settings, shards, importance_shards: list[int]) -> float | None:
+def estimate_from_benchmarks(plan, settings, search, shards, importance_shards: list[int]) -> float | None:
     """CPU seconds for the whole run, extrapolated from finished HPO shards' benchmark files (seconds per
-    fit-equivalent). ``shards``: (benchmark file, shard file) of every HPO shard of rung 0 the run plans; those not
+    fit-equivalent); ``search``: the run's strategy. ``shards``: (benchmark file, shard file) of every HPO shard of rung 0 the run plans; those not
     finished yet are skipped."""
     import csv
 
@@ -132,7 +132,7 @@ def estimate_from_benchmarks(plan, settings, shards, importance_shards: list[int
         seconds += float(row["s"])
     if not fits:
         return None
-    return seconds / fits * totals(round_fits(plan, settings, importance_shards))["total"]
+    return seconds / fits * totals(round_fits(plan, settings, importance_shards, search))["total"]
 
 
 def _fit_equivalents(shard) -> float:

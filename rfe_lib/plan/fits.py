@@ -25,12 +25,15 @@ class RoundFits:
         return self.hpo_equivalents + self.importance + self.final
 
 
-def round_fits(plan, settings, importance_shards: list[int]) -> list[RoundFits]:
-    """The fits of every round of ``plan`` (``importance_shards``: the importance jobs' shard count per round)."""
+def round_fits(plan, settings, importance_shards: list[int], strategy=None) -> list[RoundFits]:
+    """The fits of every round of ``plan`` (``importance_shards``: the importance jobs' shard count per round) with
+    the search strategy ``strategy`` (the settings' own when None: :func:`rfe_lib.search.search_strategy`)."""
     from ..importance import round_methods
-    from ..search import search_strategy
 
-    strategy = search_strategy(settings, plan)
+    if strategy is None:
+        from ..search import search_strategy
+
+        strategy = search_strategy(settings, plan)
     out = []
     for r, (n, method) in enumerate(zip(plan.schedule, round_methods(settings, plan.schedule))):
         hpo = strategy.fits(r, plan.n_folds)

@@ -35,18 +35,17 @@ def split_text(split, set_sizes: dict, fold_sizes: list) -> str:
     return f"split {method_text(split)}: {sets} rows; folds (fitting/held-out rows): {folds}"
 
 
-def describe(plan, settings, hpo_shards: int, importance_shards: list[int], estimate: float | None) -> str:
+def describe(plan, settings, search, hpo_shards: int, importance_shards: list[int], estimate: float | None) -> str:
+    """The printed plan of ``plan`` with ``settings`` and the run's search strategy ``search``."""
     from ..importance import round_methods
 
-    from ..search import search_strategy
-
-    rounds = round_fits(plan, settings, importance_shards)
+    strategy = search
+    rounds = round_fits(plan, settings, importance_shards, search)
     fits = totals(rounds)
     methods = round_methods(settings, plan.schedule)
     titles = list(dict.fromkeys(m.title for m in methods))
     method_text = titles[0] if len(titles) == 1 else " then ".join(
         f"{t} (rounds {_span([r for r, m in enumerate(methods) if m.title == t])})" for t in titles)
-    strategy = search_strategy(settings, plan)
     lines = [
         f"RFE plan for run '{settings.run_name}': {plan.n_rows} rows, {len(plan.features)} features "
         f"({plan.n_columns} model columns), {plan.n_rounds} rounds: {_schedule_text(plan.schedule)} features",
@@ -91,14 +90,14 @@ def describe(plan, settings, hpo_shards: int, importance_shards: list[int], esti
 
 def describe_repeats(settings, branches, final_search) -> str:
     """The plan's lines for a repeated run (``rfe.repeats`` > 1): ``branches`` holds each repeat's (plan, settings,
-    importance shards); ``final_search`` is the final model's search strategy (its round 0)."""
-    repeats = [totals(round_fits(plan, s, shards)) for plan, s, shards in branches]
+    search strategy, importance shards); ``final_search`` is the final model's search strategy (its round 0)."""
+    repeats = [totals(round_fits(plan, s, shards, search)) for plan, s, search, shards in branches]
     plan = branches[0][0]
     final = final_search.fits(0, plan.n_folds)
     final_fits, final_equivalents = final["fits"] + 1, final["fit_equivalents"] + 1
     fits = sum(t["fits"] for t in repeats) + final_fits
     equivalents = sum(t["total"] for t in repeats) + final_equivalents
-    schedules = {tuple(p.schedule) for p, _, _ in branches}
+    schedules = {tuple(p.schedule) for p, *_ in branches}
     lines = [
         f"  repeats (rfe.repeats = {len(branches)}): the whole elimination {len(branches)} times, repeat i on its own "
         f"training and validation rows and folds (split.seed + i), every repeat with the same test rows; then the "

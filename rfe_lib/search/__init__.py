@@ -14,10 +14,27 @@ from .random import RandomSearch
 SEARCHES: dict[str, type[SearchStrategy]] = {cls.name: cls for cls in (GridSearch, HalvingSearch, RandomSearch)}
 
 
+_BUILT: dict[str, SearchStrategy] = {}
+
+
 def search_strategy(settings, plan) -> SearchStrategy:
-    """The strategy that ``hpo.search`` names, for the run's grid and data (raises RFEError for bad settings)."""
-    data = {"seed": settings.split.seed, "min_fit_rows": plan.min_fit_rows, "model": settings.model_spec()}
-    return SEARCHES[settings.hpo.search].from_settings(settings.hpo, plan.n_configs, data)
+    """The strategy that ``hpo.search`` names, for the run's grid and data (``plan``: its ``n_configs`` and
+    ``min_fit_rows``), after the settings' search rules (:meth:`rfe_lib.settings.Settings.check_search`; raises
+    RFEError for bad settings).
+
+    Built once per process for the same settings and plan: the workflow builds each branch's strategy once and
+    passes it around, and this makes any other caller (the budget presets, which try several settings) share the
+    same object, so a halving strategy imports its estimator once."""
+    import json
+
+    spec = settings.model_spec()
+    key = json.dumps([settings.hpo.to_dict(), settings.split.seed, spec.to_params(), plan.n_configs,
+                      plan.min_fit_rows], sort_keys=True, default=str)
+    if key not in _BUILT:
+        settings.check_search(plan.n_configs, plan.min_fit_rows)
+        data = {"seed": settings.split.seed, "min_fit_rows": plan.min_fit_rows, "model": spec}
+        _BUILT[key] = SEARCHES[settings.hpo.search].from_settings(settings.hpo, plan.n_configs, data)
+    return _BUILT[key]
 
 
 def from_params(params: dict) -> SearchStrategy:

@@ -7,15 +7,17 @@ the best of the rung before (successive halving); the last rung scores its candi
 configuration's per-fold losses are valid for the importance jobs. With ``hpo.carry``, a round that does not search
 fully takes as its pool the previous round's ``top`` configurations (its ranking), whatever the strategy.
 
-A strategy is built when the workflow is parsed (:meth:`SearchStrategy.from_settings`, which refuses bad settings
-with a message naming the key); its jobs get it as :meth:`SearchStrategy.to_params` (exactly what decides their
-results, so Snakemake reruns them when it changes). The rules, the plan and the reports use only this interface.
+A strategy is built once when the workflow is parsed (:func:`rfe_lib.search.search_strategy`, after
+:meth:`rfe_lib.settings.Settings.check_search` has refused bad settings with a message naming the keys; then
+:meth:`SearchStrategy.from_settings`) and passed to what needs it; its jobs get it as
+:meth:`SearchStrategy.to_params` (exactly what decides their results, so Snakemake reruns them when it changes). The
+rules, the plan and the reports use only this interface. The pool size has one definition, :meth:`pool_len`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar
 
 from .. import RFEError
@@ -41,9 +43,10 @@ class Rung:
 class SearchStrategy:
     """How a round's hyperparameter search spends its fits (see the module's docstring).
 
-    Subclasses set :attr:`name` (the value of ``hpo.search``), add their settings as fields (set by
-    :meth:`from_settings`) and override :meth:`full_pool` (which configurations a full search considers) and
-    :meth:`rungs_of` (the stages of a search over a pool of a given size).
+    Subclasses set :attr:`name` (the value of ``hpo.search``), add their settings as fields (their values from
+    :meth:`fields_of`) and may override :meth:`pool_len` (how many configurations a full search considers: the one
+    definition of the pool size), :meth:`full_pool` (which ones) and :meth:`rungs_of` (the stages of a search over a
+    pool of a given size).
     """
 
     name: ClassVar[str]
@@ -57,40 +60,57 @@ class SearchStrategy:
     @classmethod
     def from_settings(cls, hpo, n_configs: int, data: dict) -> "SearchStrategy":
         """The strategy of the settings ``hpo``, for a grid of ``n_configs`` configurations; ``data`` holds what a
-        strategy may need to know of the run (``seed``, ``min_fit_rows``, ``model``: the ModelSpec)."""
-        return cls(grid=hpo.grid, metric=hpo.metric, n_configs=n_configs, seed=data["seed"],
-                   **cls._carry(hpo, cls._pool_size(hpo, n_configs), data))
+        strategy may need to know of the run (``seed``, ``min_fit_rows``, ``model``: the ModelSpec). The settings
+        are those :meth:`rfe_lib.settings.Settings.check` accepted: a strategy resolves them, it does not judge them.
+        Subclasses give their own fields in :meth:`fields_of`; the carry is resolved here, from :meth:`pool_len`."""
+        strategy = cls(grid=hpo.grid, metric=hpo.metric, n_configs=n_configs, seed=data["seed"], carry_top=None,
+                       carry_refresh=0, **cls.fields_of(hpo, n_configs, data))
+        return strategy._carrying(hpo)
 
     @classmethod
-    def _pool_size(cls, hpo, n_configs: int) -> int:
-        return n_configs
+    def fields_of(cls, hpo, n_configs: int, data: dict) -> dict:
+        """The values of the subclass's own fields, from the settings (none for the grid search)."""
+        return {}
 
-    @staticmethod
-    def _carry(hpo, pool: int, data: dict) -> dict:
+    def _carrying(self, hpo) -> "SearchStrategy":
+        """This strategy with ``hpo.carry`` resolved against its pool (:meth:`pool_len`)."""
         carry = hpo.carry
         if carry is None:
-            return {"carry_top": None, "carry_refresh": 0}
+            return self
+        pool = self.pool_len()
         top = carry["top"]
-        if top == "auto":  # 10% of a full search, but at least factor**2 (halving's own smallest useful pool)
-            factor = hpo.halving["factor"]
-            top = max(math.ceil(0.1 * pool), math.ceil(factor ** 2))
+        if top == "auto":  # 10% of a full search, but at least the smallest pool worth halving
+            from .halving import smallest_pool
+
+            top = max(math.ceil(0.1 * pool), smallest_pool(hpo))
         elif top > pool:
             raise RFEError(f"hpo.carry.top ({top}) is larger than the {pool} configurations a full search scores: "
                            "lower it, or leave hpo.carry out to search fully every round")
-        return {"carry_top": min(top, pool), "carry_refresh": carry["refresh"]}
+        return replace(self, carry_top=min(top, pool), carry_refresh=carry["refresh"])
 
     def to_params(self) -> dict:
         return {"name": self.name, **asdict(self)}
 
     # ------------------------------------------------------------------------------------ what a strategy says
 
-    def full_pool(self):
-        """The config ids a full search considers, in the order they are sharded (the whole grid by default)."""
-        return range(self.n_configs)
-
     def pool_len(self) -> int:
-        """How many configurations a full search considers (without computing them)."""
+        """How many configurations a full search considers: THE pool size, its one definition (the whole grid by
+        default). :meth:`full_pool`, the rungs, the fit counts, ``hpo.carry`` and the ``hpo.max_configs`` check all
+        read it, so a strategy that changes its pool overrides this (and :meth:`full_pool` only to say which ids)."""
         return self.n_configs
+
+    def full_pool(self):
+        """The config ids a full search considers, in the order they are sharded: :meth:`pool_len` of them (the
+        first ones of the grid by default)."""
+        return range(self.pool_len())
+
+    def _full_pool(self) -> list[int]:
+        """:meth:`full_pool`, checked against :meth:`pool_len` (a strategy that overrides one must keep the other)."""
+        ids = list(self.full_pool())
+        if len(ids) != self.pool_len():
+            raise RFEError(f"search strategy {self.name}: full_pool() gives {len(ids)} configurations but pool_len() "
+                           f"says {self.pool_len()}; full_pool must give pool_len() ids")
+        return ids
 
     def rungs_of(self, n_pool: int) -> list[Rung]:
         """The stages of a search over ``n_pool`` configurations (one full rung by default)."""
@@ -113,7 +133,7 @@ class SearchStrategy:
     def pool(self, r: int, previous_round=None) -> list[int]:
         """Round ``r``'s pool: the full pool, or (carried) the best of the previous round's results."""
         if self.searches_fully(r):
-            return list(self.full_pool())
+            return self._full_pool()
         from .results import ranking
 
         return ranking(previous_round)[: self.pool_size(r)]
@@ -132,7 +152,7 @@ class SearchStrategy:
         if self.pool_len() == 1:
             from ..grid import Grid
 
-            return Grid(self.grid)[self.full_pool()[0]]
+            return Grid(self.grid)[self._full_pool()[0]]
         return None
 
     def fits(self, r: int, n_folds: int) -> dict:

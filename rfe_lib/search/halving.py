@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .. import RFEError
 from .base import Rung, SearchStrategy
 
 # estimator parameters that count boosting or bagging iterations (CatBoost's number of trees is ``iterations``)
@@ -47,31 +46,16 @@ class HalvingSearch(SearchStrategy):
     min_resources: int = field(kw_only=True)
 
     @classmethod
-    def from_settings(cls, hpo, n_configs: int, data: dict) -> "HalvingSearch":
+    def fields_of(cls, hpo, n_configs: int, data: dict) -> dict:
         h = hpo.halving
         factor = h["factor"]
-        resource = h["resource"]
-        spec = data["model"]
-        iterations = _iteration_param(spec)
-        if resource == "auto":
-            resource = iterations or "n_samples"
-        if resource == "n_samples":
-            max_res = data["min_fit_rows"]
-            unit = "rows (the fitting rows of the smallest fold)"
-        else:
-            max_res = _param_value(spec, hpo.grid, resource)
-            unit = f"(the estimator's {resource})"
+        resource, max_res, _, _ = full_resource(hpo, data["model"], data["min_fit_rows"])
         min_res = h["min_resources"]
         if min_res == "auto":
             min_res = max(1, math.floor(max_res / factor ** 2))
             if resource == "n_samples":
                 min_res = min(max_res, max(min_res, MIN_ROWS))
-        elif min_res > max_res:
-            raise RFEError(f"hpo.halving.min_resources ({min_res}) is larger than the full resource, {max_res} {unit}: "
-                           "lower it")
-        return cls(grid=hpo.grid, metric=hpo.metric, n_configs=n_configs, seed=data["seed"], factor=factor,
-                   resource=resource, max_resources=int(max_res), min_resources=int(min_res),
-                   **cls._carry(hpo, n_configs, data))
+        return {"factor": factor, "resource": resource, "max_resources": int(max_res), "min_resources": int(min_res)}
 
     def rungs_of(self, n_pool: int) -> list[Rung]:
         n_rungs = min(_levels(max(n_pool, 1), self.factor), _levels(self.max_resources / self.min_resources,
@@ -98,39 +82,43 @@ class HalvingSearch(SearchStrategy):
                 f"{self.max_resources})")
 
 
+def smallest_pool(hpo) -> int:
+    """The smallest pool worth halving, ``hpo.halving.factor**2`` configurations (two halvings): the least that
+    ``hpo.carry.top: auto`` carries, whatever the search."""
+    return math.ceil(hpo.halving["factor"] ** 2)
+
+
+def full_resource(hpo, spec, min_fit_rows: int) -> tuple[str, object, str, dict | None]:
+    """``(resource, full value, unit, accepted)`` of ``hpo.halving.resource`` for the model ``spec``: ``auto``
+    resolved; the full value is the fitting rows of the smallest fold (``min_fit_rows``) for ``n_samples``, else the
+    parameter's value (``model.params``, or the estimator's default; None when the estimator has no such parameter);
+    ``accepted``: the estimator's parameters and defaults (None for ``n_samples``). Judged by
+    :meth:`rfe_lib.settings.Settings.check`, which refuses a resource halving cannot use."""
+    resource = hpo.halving["resource"]
+    if resource == "auto":
+        resource = _iteration_param(spec) or "n_samples"
+    if resource == "n_samples":
+        return resource, min_fit_rows, "rows (the fitting rows of the smallest fold)", None
+    accepted = _accepted(spec)
+    return resource, spec.params.get(resource, accepted.get(resource)), f"(the estimator's {resource})", accepted
+
+
+def _accepted(spec) -> dict:
+    from ..boosting import accepted_params
+    from ..models import import_estimator
+
+    return accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
+
+
 def _iteration_param(spec) -> str | None:
     """The estimator's parameter that counts boosting or bagging iterations (an integer: Ridge's ``max_iter``, a
     solver's limit that defaults to None, is not one)."""
-    from ..boosting import accepted_params, library_of
-    from ..models import import_estimator
+    from ..boosting import library_of
 
-    accepted = accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
+    accepted = _accepted(spec)
     lib = library_of(spec.estimator)
     for name in (lib.trees,) if lib else ITERATION_PARAMS:
         value = spec.params.get(name, accepted.get(name))
         if name in accepted and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             return name
     return None
-
-
-def _param_value(spec, grid, name: str) -> int:
-    """The full value of the estimator parameter ``name`` (its fixed value, or the estimator's default), which
-    halving's rungs take fractions of: it must be an integer and must not be searched by the grid."""
-    from ..boosting import accepted_params
-    from ..grid import grid_list
-    from ..models import import_estimator
-
-    cls = import_estimator(spec.estimator, spec.allowed_modules)
-    accepted = accepted_params(spec.estimator, cls)
-    short = spec.estimator.rpartition(".")[2]
-    if name not in accepted:
-        raise RFEError(f"hpo.halving.resource: {short} has no parameter '{name}'; use n_samples or one of "
-                       f"{', '.join(p for p in ITERATION_PARAMS if p in accepted) or 'its integer parameters'}")
-    if any(name in g for g in grid_list(grid)):
-        raise RFEError(f"hpo.halving.resource '{name}' is also searched by hpo.grid: halving sets it itself; "
-                       "fix it in model.params instead")
-    value = spec.params.get(name, accepted[name])
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RFEError(f"hpo.halving.resource '{name}' must be a positive integer parameter of {short}, "
-                       f"but its value is {value!r}")
-    return value

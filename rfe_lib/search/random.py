@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import RFEError
 from .base import SearchStrategy
 
 
@@ -19,20 +18,8 @@ class RandomSearch(SearchStrategy):
     n_candidates: int = field(kw_only=True)
 
     @classmethod
-    def _pool_size(cls, hpo, n_configs: int) -> int:
-        return hpo.random["n_candidates"]
-
-    @classmethod
-    def from_settings(cls, hpo, n_configs: int, data: dict) -> "RandomSearch":
-        n = hpo.random["n_candidates"]
-        if n > n_configs:
-            raise RFEError(f"hpo.random.n_candidates ({n}) is larger than the grid ({n_configs} configurations): "
-                           "lower it, or use hpo.search: grid")
-        if n > hpo.max_configs:
-            raise RFEError(f"hpo.random.n_candidates ({n}) is above hpo.max_configs ({hpo.max_configs}): lower it, "
-                           "or raise hpo.max_configs in the config file if you mean it")
-        return cls(grid=hpo.grid, metric=hpo.metric, n_configs=n_configs, seed=data["seed"], n_candidates=n,
-                   **cls._carry(hpo, n, data))
+    def fields_of(cls, hpo, n_configs: int, data: dict) -> dict:
+        return {"n_candidates": hpo.random["n_candidates"]}
 
     def pool_len(self) -> int:
         return self.n_candidates
@@ -40,7 +27,7 @@ class RandomSearch(SearchStrategy):
     def full_pool(self):
         from sklearn.utils.random import sample_without_replacement
 
-        return sorted(int(i) for i in sample_without_replacement(self.n_configs, self.n_candidates,
+        return sorted(int(i) for i in sample_without_replacement(self.n_configs, self.pool_len(),
                                                                   random_state=self.seed))
 
     def describe(self) -> str:

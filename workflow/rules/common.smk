@@ -6,7 +6,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 # rfe_lib sits beside the Snakefile; make it importable here and in every job (also in conda envs).
 _REPO = str(Path(workflow.basedir).resolve())
@@ -28,16 +27,16 @@ from rfe_lib.plan.presets import Machine, budget_plan, wall_seconds, waves  # no
 from rfe_lib.plan.text import describe  # noqa: E402
 from rfe_lib.schedule import resolve_shards  # noqa: E402
 from rfe_lib.report.texts import run_facts, template_name  # noqa: E402
-from rfe_lib.schema import SCHEMA_PATH, check_config  # noqa: E402
 from rfe_lib.search import search_strategy  # noqa: E402
 from rfe_lib.settings import Settings  # noqa: E402
 from rfe_lib.repeats import final_settings, repeat_settings  # noqa: E402
 from rfe_lib.plan.text import describe_repeats  # noqa: E402
 
 try:
-    check_config(config)  # every problem in plain words first
-    validate(config, str(SCHEMA_PATH))  # then Snakemake's validation, which fills in the defaults
-    SETTINGS = Settings.from_config(config)
+    # The config's one validation: every problem in plain words (as written, so that rules about which keys a file
+    # writes can be checked), the schema's defaults filled in, the cross-key rules (Settings.check).
+    SETTINGS = Settings.from_config(config, written=True)
+    config.update(SETTINGS.to_config())  # the config with its defaults (the workbook's Config sheet shows it)
     REPEATS = SETTINGS.rfe.repeats
     # Repeats (rfe.repeats > 1): each repeat is a run of its own (its split seed is split.seed + i) in
     # results/<run>/repeat_<i>/, and a final search and fit on every non-test row in results/<run>/final/.
@@ -76,7 +75,8 @@ BUDGET_WHY = BUDGET.why if BUDGET is not None else ""  # the summary and the rep
 
 def make_branch(name, settings, plan, layout, final=False):
     """One elimination (a run, or a repeat of one), or the final model of a repeated run: its settings, plan, search
-    strategy, the stages of each round's search, each round's importance method and shard counts."""
+    strategy (built here, once, and passed to whatever needs it), the stages of each round's search, each round's
+    importance method and shard counts."""
     search = search_strategy(settings, plan)
     rounds = [0] if final else list(range(plan.n_rounds))
     rungs = [search.rungs(r) for r in rounds]
@@ -129,14 +129,14 @@ def hpo_benchmarks(b):
 
 if workflow.is_main_process:  # once per run: not again in jobs that re-parse the workflow (cluster jobs)
     print(
-        describe(PLAN, FIRST.settings, FIRST.hpo_shards[0][0], FIRST.importance_shards,
-                 estimate_from_benchmarks(PLAN, FIRST.settings, hpo_benchmarks(FIRST), FIRST.importance_shards)),
+        describe(PLAN, FIRST.settings, SEARCH, FIRST.hpo_shards[0][0], FIRST.importance_shards,
+                 estimate_from_benchmarks(PLAN, FIRST.settings, SEARCH, hpo_benchmarks(FIRST), FIRST.importance_shards)),
         *([BUDGET.text] if BUDGET is not None and BUDGET.text else []),
         sep="\n",
         file=sys.stderr,
     )
     if REPEATS > 1:
-        print(describe_repeats(SETTINGS, [(b.plan, b.settings, b.importance_shards) for b in ELIMINATIONS],
+        print(describe_repeats(SETTINGS, [(b.plan, b.settings, b.search, b.importance_shards) for b in ELIMINATIONS],
                                BRANCHES["final"].search), file=sys.stderr)
 
 
