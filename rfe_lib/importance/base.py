@@ -10,6 +10,7 @@ CV loss of the same round (same rows, folds and parameters): positive means the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import ClassVar
 
 from .. import RFEError
@@ -61,7 +62,9 @@ class ImportanceMethod:
 
     @staticmethod
     def loss_mean(losses: list[float]) -> float:
-        """A feature's mean loss over the folds (``loss_mean``)."""
+        """A feature's mean loss over the folds (``loss_mean``): Python's sum over the count. (Permutation has
+        always written numpy's mean, which differs in the last bits from eight folds on; each keeps its own so that
+        shard files stay what they were.)"""
         return sum(losses) / len(losses)
 
     def run_shard(self, task: "ShardTask", out_path, *, label: str | None = None, logger=None) -> int:
@@ -128,8 +131,11 @@ class ShardTask:
 
     def positions(self, feature: str) -> list[int]:
         """The positions in ``data.X`` of ``feature``'s model columns (a sin/cos pair: both)."""
-        position = {c: j for j, c in enumerate(self.data.columns)}
-        return [position[c] for c in self.feature_columns[feature]]
+        return [self._position[c] for c in self.feature_columns[feature]]
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        return {c: j for j, c in enumerate(self.data.columns)}
 
     def build(self):
         """A fresh, unfitted model of the round's best configuration."""
