@@ -83,6 +83,7 @@ def measure_one(path: str, params: dict, X, y, columns, whole_round: bool = True
     from threadpoolctl import threadpool_limits
 
     from rfe_lib.cv import TrainingData
+    from rfe_lib.importance import ShardTask
     from rfe_lib.importance.permutation import Permutation
     from rfe_lib.models import ModelSpec, build_model, fit_model
     from rfe_lib.search.shards import run_shard
@@ -104,9 +105,9 @@ def measure_one(path: str, params: dict, X, y, columns, whole_round: bool = True
                     "lofo_round_estimate_cpu_s": round(fit_cpu * (len(columns) + 1) * 5, 0)}
         wall0, cpu0 = time.perf_counter(), time.process_time()
         run_shard(data, spec, {"learning_rate": [0.1]}, [0], "rmse", 0, 1, tmp / "hpo.parquet")
-        Permutation(repeats=1, seed=42, round=0).run_shard(data, spec, {"learning_rate": 0.1}, columns,
-                                                           {c: [c] for c in columns}, "rmse", 0, 1,
-                                                           tmp / "imp.parquet")
+        Permutation(repeats=1, seed=42, round=0).run_shard(
+            ShardTask(data, spec, {"learning_rate": 0.1}, columns, {c: [c] for c in columns}, "rmse"),
+            tmp / "imp.parquet")
         round_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     return {"fit_s": round(fit_s, 2), "fit_cpu_s": round(fit_cpu, 2), "round_s": round(round_s, 1),
             "round_cpu_s": round(cpu_s, 1), "cpu_per_wall": round(cpu_s / round_s, 2),

@@ -86,6 +86,7 @@ def per_fit(workdir: Path) -> dict:
 
     from rfe_lib.cv import load_training
     from rfe_lib.features import columns_of
+    from rfe_lib.importance import ShardTask
     from rfe_lib.importance.lofo import LOFO
     from rfe_lib.settings import Settings
 
@@ -104,7 +105,7 @@ def per_fit(workdir: Path) -> dict:
     n_fits = len(features) * len(data.folds)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        LOFO().run_shard(data, settings.model_spec(), params, features, per_feature, "rmse", 0, 1,
+        LOFO().run_shard(ShardTask(data, settings.model_spec(), params, features, per_feature, "rmse"),
                          Path(tmp) / "shard.parquet")
         ours = time.perf_counter() - t0
         inside = float(pd.read_parquet(Path(tmp) / "shard.parquet")["fit_seconds"].sum())

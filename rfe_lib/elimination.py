@@ -39,3 +39,15 @@ def eliminate_round(importance_shards, best, features: list[str], k: int, *, las
 
         out["decision"] = pd.DataFrame([decision(history(list(history_paths), search), **stop)])
     return out
+
+
+def log_round(out: dict, log) -> None:
+    """Log what :func:`eliminate_round` decided: the importance table, who left, the next round, the decision."""
+    imp = out["importance"]
+    log.info("\n%s", imp[["feature", "importance_mean", "importance_std"]].to_string(index=False))
+    log.info("eliminated %d: %s", len(out["eliminated"]), ", ".join(out["eliminated"]["feature"]))
+    if "next_features" in out:
+        kept = out["next_features"]["feature"]
+        log.info("next round: %d features: %s", len(kept), ", ".join(kept))
+    if "decision" in out:
+        log.info("early stopping: %s", out["decision"]["reason"].iloc[0])

@@ -16,7 +16,12 @@ import math
 
 import numpy as np
 
-LOSSES = ("rmse", "mae", "mse", "median_ae")
+LOSSES = ("rmse", "mae", "mse", "median_ae")  # what hpo.metric may name: a loss, lower is better
+# Every metric of a set of predictions (metric_row's columns, in that order, besides n and within_<t>)
+EVALUATION_METRICS = ("rmse", "mae", "r2", "bias", "median_ae", "p90_ae", "p95_ae")
+# How figures and the report name a loss or a metric
+METRIC_LABELS = {"rmse": "RMSE", "mae": "MAE", "mse": "MSE", "median_ae": "median |error|", "r2": "R²",
+                 "bias": "bias", "p90_ae": "90th pct |error|", "p95_ae": "95th pct |error|"}
 ANGLE_UNITS = ("degrees", "radians")
 
 
@@ -90,6 +95,11 @@ def loss(y_true, y_pred, metric: str, angle_unit: str | None = None, weights=Non
     return loss_from_errors(errors(y_true, y_pred, angle_unit), metric, weights)
 
 
+def metric_label(metric: str) -> str:
+    """The name people read for ``metric`` (``rmse`` -> ``RMSE``); an unknown name as it is."""
+    return METRIC_LABELS.get(metric, metric)
+
+
 def tolerance_column(tol: float) -> str:
     """Column name for the fraction of rows within tolerance ``tol``: ``within_10``, ``within_2.5``."""
     return f"within_{float(tol):g}"
@@ -108,7 +118,7 @@ def metric_row(y_true, y_pred, tolerances, angle_unit: str | None = None, weight
     row = {"n": n}
     if n == 0:
         nan = float("nan")
-        row.update(rmse=nan, mae=nan, r2=nan, bias=nan, median_ae=nan, p90_ae=nan, p95_ae=nan)
+        row.update(dict.fromkeys(EVALUATION_METRICS, nan))
         row.update({tolerance_column(t): nan for t in tolerances})
         return row
     half = half_turn(angle_unit)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from .vocab import fold_columns, importance_order
+from .vocab import elimination_order, fold_columns, importance_order
 
 SELECT_RULES = ("best", "one_se", "validation")
 
@@ -98,3 +98,28 @@ def selected_table(rounds, importance_by_round: dict, rule: str, metric: str):
     df["importance_mean"] = [float(imp.get(f, math.nan)) for f in df["feature"]]
     df["warning"] = pd.array([selection_warning(rounds, r, metric)] * len(df), dtype="string")
     return df.iloc[importance_order(df["feature"], df["importance_mean"])].reset_index(drop=True)
+
+
+def elimination_table(eliminated: dict, last_importance, selected_round_: int | None = None):
+    """One row per feature of round 0, in the order they left: ``order``, ``feature``, ``round`` (the round after
+    which it left; empty for the features kept to the last round), ``importance_mean`` (its importance in that
+    round, or in the last round) and, given the selected round, ``in_selected``. The report's table and the
+    elimination-order figure both show it; it lives here so that the figures never import the report."""
+    import pandas as pd
+
+    rows = []
+    for r in sorted(eliminated):
+        gone = eliminated[r]
+        gone = gone.iloc[elimination_order(gone["feature"], gone["importance_mean"])]
+        rows += [{"feature": f, "round": r, "importance_mean": float(v)}
+                 for f, v in zip(gone["feature"], gone["importance_mean"])]
+    left = {row["feature"] for row in rows}
+    last = last_importance.iloc[elimination_order(last_importance["feature"], last_importance["importance_mean"])]
+    rows += [{"feature": f, "round": None, "importance_mean": float(v)}
+             for f, v in zip(last["feature"], last["importance_mean"]) if f not in left]
+    table = pd.DataFrame(rows, columns=["feature", "round", "importance_mean"])
+    table["round"] = table["round"].astype("Int64")
+    table.insert(0, "order", range(1, len(table) + 1))
+    if selected_round_ is not None:
+        table["in_selected"] = [bool(pd.isna(r) or int(r) >= selected_round_) for r in table["round"]]
+    return table

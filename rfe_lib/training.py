@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import RFEError
 from .metrics import errors
 from .models import ModelSpec, build_model, fit_model
@@ -71,15 +69,36 @@ def metrics_by_set(predictions, tolerances, angle_unit=None):
     return pd.DataFrame(rows)
 
 
-def load_model(path, results_dir):
-    """Load a fitted model, but only from inside this run's own results folder.
+def train_round(hpo_paths, search, r: int, features_path, feature_map_path, table_path, split_path,
+                spec: ModelSpec, tolerances, outputs, log) -> None:
+    """Everything a round's ``train_model`` job writes to ``outputs`` (a mapping of output name -> path): the search's
+    ``results`` and ``best`` configuration (its shards merged), the best configuration fitted on all training rows
+    (``model``, :func:`rfe_lib.model_file.save_model`), its ``predictions`` for every row and its ``metrics`` per
+    set."""
+    import pandas as pd
 
-    joblib files can run code when loaded; refusing paths outside ``results_dir`` keeps a config or
-    a stray argument from making the pipeline unpickle a file it did not write.
-    """
-    import joblib
+    from .early_stopping import trees_note
+    from .features import columns_of
+    from .io import write_parquet
+    from .model_file import save_model
+    from .search.results import best_params, grid_edges, search_results
 
-    path, root = Path(path).resolve(), Path(results_dir).resolve()
-    if root not in path.parents:
-        raise RFEError(f"refusing to load model '{path}': models are loaded only from the run's folder {root}")
-    return joblib.load(path)
+    results, best = search_results(hpo_paths, search, r)
+    log.info("%d configurations scored, %d failed; best: id %d, mean %.6g, params %s", len(results),
+             int(results["error"].notna().sum()), best.at[0, "config_id"], best.at[0, "mean"], best.at[0, "params"])
+    for edge in grid_edges(best, search.grid):
+        log.warning("the best configuration is on the edge of the grid: %s; the optimum may lie outside it", edge)
+    write_parquet(results, outputs["results"])
+    write_parquet(best, outputs["best"])
+
+    features = pd.read_parquet(features_path)["feature"].tolist()
+    columns = columns_of(pd.read_parquet(feature_map_path), features)
+    params = best_params(best)
+    model, predictions = fit_and_predict(load_columns(table_path, columns), pd.read_parquet(split_path), spec, params)
+    log.info("fitted %s on %d columns%s", params, len(columns), trees_note(model))
+    save_model(outputs["model"], model, columns, features, params)
+    write_parquet(predictions, outputs["predictions"])
+
+    metrics = metrics_by_set(predictions, tolerances, spec.angle_unit)
+    log.info("\n%s", metrics.to_string(index=False))
+    write_parquet(metrics, outputs["metrics"])

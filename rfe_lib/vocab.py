@@ -42,6 +42,23 @@ def elimination_order(features, importance) -> np.ndarray:
     return np.lexsort((np.asarray(features, dtype=object), np.asarray(importance, dtype=float)))
 
 
+def succeeded(results) -> np.ndarray:
+    """Which rows of a search's results are successful configurations (a boolean mask): no ``error`` and a ``mean``
+    loss. ``results``: a DataFrame (``frame[succeeded(frame)]``) or numpy columns (``take(columns, succeeded(...))``);
+    a table without an ``error`` column has no failed rows."""
+    ok = ~_missing(results["mean"])
+    return ok & _missing(results["error"]) if "error" in results else ok
+
+
+def _missing(values) -> np.ndarray:
+    """Where a column holds no value: a pandas Series's own ``isna`` (None, NaN, pd.NA), or for a numpy array
+    :func:`rfe_lib.columns.is_missing` (None or NaN)."""
+    from .columns import is_missing
+
+    isna = getattr(values, "isna", None)
+    return np.asarray(isna(), dtype=bool) if isna is not None else is_missing(values)
+
+
 def config_order(config_ids, losses) -> np.ndarray:
     """Positions from the best configuration to the worst: the lowest mean loss first, ties by config id."""
     return np.lexsort((np.asarray(config_ids), np.asarray(losses, dtype=float)))

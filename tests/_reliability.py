@@ -285,7 +285,7 @@ def declared_files(workdir: Path, configfile: str = "config.yaml") -> set[str]:
 
 # --------------------------------------------------------------------------------------- artifacts
 
-def _comparable(path: Path, shard_union: bool):
+def _comparable(path: Path, shard_union: bool, run_dir: Path):
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         df = pd.read_parquet(path)
@@ -302,9 +302,9 @@ def _comparable(path: Path, shard_union: bool):
             out[name] = df
         return out
     if suffix == ".joblib":
-        import joblib
+        from rfe_lib.model_file import load_model
 
-        return joblib.load(path)
+        return load_model(path, run_dir)
     return path.read_bytes()
 
 
@@ -339,9 +339,9 @@ def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
             continue
         group = _shard_group(rel) if shard_union else None
         if group:
-            shards.setdefault(group, []).append(_comparable(run_dir / rel, shard_union))
+            shards.setdefault(group, []).append(_comparable(run_dir / rel, shard_union, run_dir))
             continue
-        out[rel] = _comparable(run_dir / rel, shard_union)
+        out[rel] = _comparable(run_dir / rel, shard_union, run_dir)
     for group, parts in shards.items():
         df = pd.concat(parts, ignore_index=True)
         key = "config_id" if "config_id" in df.columns else "feature"
@@ -352,7 +352,8 @@ def artifacts(run_dir: Path, shard_union: bool = False) -> dict:
 def _model_predictions(model_file: Path, run_dir: Path):
     """Predictions of a saved model on its run's own table (models are compared by what they predict)."""
     from rfe_lib.layout import Layout
-    from rfe_lib.training import load_columns, load_model
+    from rfe_lib.model_file import load_model
+    from rfe_lib.training import load_columns
 
     saved = load_model(model_file, run_dir)
     table = Layout(Path(model_file).parents[2]).file("table")  # the run's, or a repeat's

@@ -200,7 +200,8 @@ def _folded(paths):
 
 def _same_predictions(old_run: Path, new_run: Path, rel: str, new_tree: Path) -> str | None:
     sys.path.insert(0, str(new_tree))
-    from rfe_lib.training import load_columns, load_model
+    from rfe_lib.model_file import load_model
+    from rfe_lib.training import load_columns
 
     preds = []
     for run_dir in (old_run, new_run):

@@ -204,9 +204,9 @@ def test_the_logs_are_quiet_no_files_are_left_and_no_job_oversubscribes(boost_ru
             assert noise not in text, f"{log}: {noise!r} in the log"
     assert not (workdir / "catboost_info").exists()
     # the final model's job (hpo.threads: 1) set the library's thread parameter to its one thread
-    import joblib
+    from rfe_lib.model_file import load_model
 
-    model = joblib.load(run.round_file(0, "model"))["model"]
+    model = load_model(run.round_file(0, "model"), run.root)["model"]
     assert model.get_params()[THREADS[path]] == 1
     # CPU time over wall time of every modelling job given one thread (hpo.threads, importance.threads: 1)
     for tsv in run.benchmarks_dir.rglob("*shard_*.tsv"):

@@ -10,6 +10,7 @@ from rfe_lib import RFEError
 from rfe_lib.cv import TrainingData, cv_losses
 from rfe_lib.elimination import eliminate, next_features
 from rfe_lib.importance import importance_table as importance
+from rfe_lib.importance import ShardTask
 from rfe_lib.importance.lofo import LOFO
 from rfe_lib.schedule import shard_items
 from rfe_lib.search.results import best_config, check_complete, merge_shards
@@ -27,8 +28,9 @@ def run_shard(data, spec, grid, metric, shard, n_shards, out, **kw):
     return search_shard(data, spec, grid, range(grid_size(grid)), metric, shard, n_shards, out, **kw)
 
 
-def lofo_shard(*args, **kw):
-    return LOFO().run_shard(*args, **kw)
+def lofo_shard(data, spec, params, features, feature_columns, metric, shard, n_shards, out, **kw):
+    return LOFO().run_shard(ShardTask(data, spec, params, features, feature_columns, metric, shard, n_shards), out,
+                            **kw)
 
 
 def data(n=120, p=4, seed=0):

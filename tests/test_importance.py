@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from sklearn.linear_model import Ridge
 
 from conftest import layout, make_workdir, model_spec, settings_of, snakemake
 from rfe_lib.cv import TrainingData
-from rfe_lib.importance import importance_table, round_methods
+from rfe_lib.importance import ImportanceMethod, ShardTask, importance_table, round_methods
 from rfe_lib.importance.permutation import Permutation
 
 
@@ -56,8 +57,8 @@ def test_permutation_importance_equals_a_direct_recomputation(tmp_path, n_shards
     features = {"a": ["c0"], "bd": ["c1", "c3"], "c": ["c2"], "e": ["c4"]}  # bd: one feature of two columns
     paths = [tmp_path / f"p{s}.parquet" for s in range(n_shards)]
     for s, path in enumerate(paths):
-        method.run_shard(d, model_spec("sklearn.linear_model.Ridge"), {"alpha": 1.0}, list(features), features,
-                         "rmse", s, n_shards, path)
+        method.run_shard(ShardTask(d, model_spec("sklearn.linear_model.Ridge"), {"alpha": 1.0}, list(features),
+                                   features, "rmse", s, n_shards), path)
     shards = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     assert np.array_equal(d.X, data().X)  # every shuffle undone
     base = None
@@ -74,6 +75,49 @@ def test_permutation_importance_equals_a_direct_recomputation(tmp_path, n_shards
     assert imp.loc["a", "importance_mean"] == pytest.approx(np.mean(shuffled - base), rel=1e-12)
     assert imp.index[0] == "a" and imp.loc["bd", "importance_mean"] > imp.loc["c", "importance_mean"] > 0
     assert method.fits(4, 3, n_shards) == 3 * n_shards  # one fit per fold and shard, not per feature
+
+
+@dataclass(frozen=True)
+class HeldMean(ImportanceMethod):
+    """A toy method: only how one feature is measured. Its "loss" in fold k is the mean, over the fold's held-out
+    rows, of the sum of the feature's columns and the target, plus k and a thousandth of the fold's fitting rows;
+    each measurement claims 0.25 fit seconds, and each fold's setup 1.0 s shared by the shard's features."""
+
+    name = "held_mean"
+    title = "held-out mean"
+    definition = axis_label = "toy"
+
+    def fold_setup(self, task, fold):
+        return 1.0
+
+    def measure(self, task, fold, feature):
+        held = fold.X_held[:, task.positions(feature)].sum(axis=1) + fold.y_held
+        return float(held.mean()) + fold.k + len(fold.y_fit) / 1000, 0.25
+
+
+@pytest.mark.parametrize("n_shards", [1, 3])
+def test_a_new_method_supplies_only_its_measure_and_the_base_loop_does_the_rest(tmp_path, n_shards):
+    """The shard loop (base class): each shard gets features i % n_shards, every fold's rows arranged for the method,
+    one row per feature with each fold's value, their mean and the fit seconds; the rows put back afterwards."""
+    d = data(n=61)
+    X0 = d.X.copy()
+    features = {"a": ["c0"], "bd": ["c1", "c3"], "c": ["c2"], "e": ["c4"]}
+    task = ShardTask(d, model_spec("sklearn.linear_model.Ridge"), {}, list(features), features, "rmse")
+    paths = []
+    for s in range(n_shards):
+        paths.append(tmp_path / f"s{s}.parquet")
+        written = HeldMean().run_shard(replace(task, shard=s, n_shards=n_shards), paths[-1])
+        got = pd.read_parquet(paths[-1])
+        assert written == len(got) and got["feature"].tolist() == list(features)[s::n_shards]
+        for _, row in got.iterrows():  # recomputed from the original matrix and the folds' held-out positions
+            cols = [int(c[1:]) for c in features[row["feature"]]]
+            want = [(X0[held][:, cols].sum(axis=1) + d.y[held]).mean() + k + len(fit) / 1000
+                    for k, (fit, held) in enumerate(d.folds)]
+            np.testing.assert_allclose(row[["fold_0", "fold_1", "fold_2"]].to_numpy(float), want, rtol=1e-12)
+            assert row["loss_mean"] == pytest.approx(np.mean(want), rel=1e-12)
+            assert row["fit_seconds"] == pytest.approx(3 * 0.25 + 3 * 1.0 / written)
+    np.testing.assert_array_equal(d.X, X0)  # the rows are back in their order
+    assert sorted(pd.concat(pd.read_parquet(p) for p in paths)["feature"]) == sorted(features)
 
 
 def test_a_shuffle_moves_a_features_columns_together():

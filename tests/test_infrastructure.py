@@ -10,7 +10,7 @@ from rfe_lib import RFEError
 from rfe_lib.fingerprint import code_fingerprint, module_closure
 from rfe_lib.io import ParquetBatchWriter, atomic_path, write_parquet
 from rfe_lib.progress import Progress
-from rfe_lib.training import load_model
+from rfe_lib.model_file import load_model, save_model
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
@@ -57,6 +57,27 @@ def test_fingerprint_follows_imports():
     assert "figures.registry" in module_closure("report.texts")
     assert "sklearn" not in module_closure("elimination")
     assert code_fingerprint("search.shards") != code_fingerprint("elimination")
+
+
+def test_a_saved_model_loads_back_as_it_was_saved(tmp_path):
+    """The model artifact's round trip: what save_model writes, load_model returns, and the model predicts as the
+    fitted one did (the file is a plain joblib dict, as runs since the first have written)."""
+    import joblib
+    import numpy as np
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    fitted = Ridge(alpha=0.5).fit(X, y)
+    path = layout(tmp_path).round_file(0, "model")
+    save_model(path, fitted, ("hour_sin", "hour_cos", "temp"), ["hour", "temp"], {"alpha": 0.5})
+    saved = load_model(path, layout(tmp_path).root)
+    assert set(saved) == {"model", "columns", "features", "params"}
+    assert saved["columns"] == ["hour_sin", "hour_cos", "temp"] and saved["features"] == ["hour", "temp"]
+    assert saved["params"] == {"alpha": 0.5}
+    np.testing.assert_array_equal(saved["model"].predict(X), fitted.predict(X))
+    assert joblib.load(path)["columns"] == saved["columns"]  # the format readers of older runs know
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # written atomically: no temporary left
 
 
 def test_models_load_only_from_the_run_folder(tmp_path):

@@ -20,7 +20,7 @@ from conftest import REPO, layout, settings_of
 from rfe_lib import RFEError
 from rfe_lib.layout import Layout
 from rfe_lib.models import ModelSpec, build_model, import_estimator
-from rfe_lib.training import load_model
+from rfe_lib.model_file import load_model
 
 DEFAULT_MODULES = tuple(settings_of({}).model_spec().allowed_modules)  # the schema's model.allowed_modules
 

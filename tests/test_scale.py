@@ -14,14 +14,16 @@ from sklearn.linear_model import Ridge
 import rfe_lib.io as rio
 import rfe_lib.search.shards as hpo
 from rfe_lib.cv import TrainingData, cv_losses
+from rfe_lib.importance import ShardTask
 from rfe_lib.importance.lofo import LOFO
 
 from conftest import make_workdir, model_spec, snakemake
 from rfe_lib.layout import RESULTS
 
 
-def lofo_shard(*args, **kw):
-    return LOFO().run_shard(*args, **kw)
+def lofo_shard(data, spec, params, features, feature_columns, metric, shard, n_shards, out, **kw):
+    return LOFO().run_shard(ShardTask(data, spec, params, features, feature_columns, metric, shard, n_shards), out,
+                            **kw)
 
 
 def data(n=150, p=5, seed=0):

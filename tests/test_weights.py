@@ -230,13 +230,14 @@ def test_permutation_importance_refits_and_scores_with_the_weights(tmp_path):
     from sklearn.linear_model import Ridge
 
     from conftest import model_spec
+    from rfe_lib.importance import ShardTask
     from rfe_lib.importance.permutation import Permutation, feature_seed
 
     d = _ridge_data()
     X, y, w = d.X.copy(), d.y.copy(), d.w.copy()
-    Permutation(repeats=3, seed=7, round=0).run_shard(
+    Permutation(repeats=3, seed=7, round=0).run_shard(ShardTask(
         d, model_spec("sklearn.linear_model.Ridge"), {"alpha": 1.0}, ["a", "b", "c"], {c: [c] for c in "abc"},
-        "rmse", 0, 1, tmp_path / "p.parquet")
+        "rmse"), tmp_path / "p.parquet")
     got = pd.read_parquet(tmp_path / "p.parquet").set_index("feature")
     for j, feature in enumerate("abc"):
         for k, (fit, held) in enumerate(d.folds):

@@ -12,8 +12,8 @@ import math
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from ..columns import Columns, is_missing, is_missing_value, n_rows, take
-from ..vocab import HELD_OUT, config_order, importance_order
+from ..columns import Columns, is_missing_value, n_rows, take
+from ..vocab import HELD_OUT, config_order, importance_order, succeeded
 from .style import Target, fmt, metric_name
 
 MAX_ROWS = 60  # features drawn in one per-feature chart (importance, elimination order); the tables hold them all
@@ -132,7 +132,7 @@ def last_rung(results: Columns) -> dict[str, np.ndarray]:
 def ok_configs(results: Columns) -> dict[str, np.ndarray]:
     """The last rung's configurations that did not fail, best first (lowest mean CV loss; ties: lowest config id)."""
     results = last_rung(results)
-    ok = take(results, is_missing(results["error"]) & ~is_missing(results["mean"])) if "error" in results else results
+    ok = take(results, succeeded(results))
     return take(ok, config_order(ok["config_id"], ok["mean"]))
 
 

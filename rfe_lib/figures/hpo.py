@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from ..columns import Columns, is_missing, is_missing_value, n_rows, read_columns, take
-from ..vocab import fold_columns, is_fold_column
+from ..columns import Columns, is_missing_value, n_rows, read_columns, take
+from ..vocab import fold_columns, is_fold_column, succeeded
 from .common import (category_positions, failed_note, loss_label, marker_style, nan_as_zero, ok_configs, round_title,
                      target_of, titles)
 from .style import BEST, INK, MUTED, Target, figure, fmt, message_figure, styled
@@ -145,7 +145,7 @@ def hpo_rungs(results: Columns, target: Target, metric: str, round_: int | None 
     each rung go on (joined by a line to their loss in the next rung); the best configuration starred."""
     title = round_title("HPO: successive halving, candidates per rung", round_)
     rung = np.asarray(results["rung"], dtype=int)
-    ok = is_missing(results["error"]) & ~is_missing(results["mean"])
+    ok = succeeded(results)
     if not ok.any():
         return message_figure(title, "no successful configuration")
     n_rungs = int(rung.max()) + 1

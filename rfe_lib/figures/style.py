@@ -19,6 +19,8 @@ matplotlib.use("Agg")  # before anything imports pyplot; a plot job never opens 
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..metrics import metric_label  # noqa: E402
+
 # Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
 SET_COLORS = {"train": "#8C8C8C", "val": "#0072B2", "test": "#D55E00"}
 SET_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -146,12 +148,9 @@ class Target:
         return f"{unit}²" if metric == "mse" else unit
 
 
-METRIC_NAMES = {"rmse": "RMSE", "mae": "MAE", "mse": "MSE", "median_ae": "median |error|", "r2": "R²",
-                "bias": "bias", "p90_ae": "90th pct |error|", "p95_ae": "95th pct |error|"}
-
-
 def metric_name(metric: str) -> str:
-    return METRIC_NAMES.get(metric, metric)
+    """The label of a loss or metric on a figure: :func:`rfe_lib.metrics.metric_label` (metrics.py names them)."""
+    return metric_label(metric)
 
 
 def fmt(value, digits: int = 3) -> str:

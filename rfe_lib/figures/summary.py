@@ -99,7 +99,7 @@ def loss_vs_features(rounds: pd.DataFrame, selected_round: int, target: Target, 
 def elimination_order(order: pd.DataFrame, selected_round: int, n_rounds: int, target: Target,
                       metric: str, importance_title: str = "LOFO importance"):
     """Which feature left in which round, and its importance when it left (a
-    :func:`rfe_lib.report.elimination_table`); the features of the selected round in colour."""
+    :func:`rfe_lib.selection.elimination_table`); the features of the selected round in colour."""
     import pandas as pd
 
     total = len(order)
@@ -185,7 +185,7 @@ def draw_loss_vs_features(inputs, options):
 def draw_elimination_order(inputs, options):
     import pandas as pd
 
-    from ..report.tables import elimination_table
+    from ..selection import elimination_table
 
     selected = _selected_round(inputs)
     eliminated = {r: pd.read_parquet(p) for r, p in enumerate(inputs["eliminated"])}

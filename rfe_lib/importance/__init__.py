@@ -6,7 +6,7 @@ Every method implements :class:`~rfe_lib.importance.base.ImportanceMethod`. To a
 
 from __future__ import annotations
 
-from .base import ImportanceMethod, importance_table
+from .base import ImportanceMethod, ShardTask, importance_table
 from .lofo import LOFO
 from .permutation import Permutation
 
@@ -41,5 +41,5 @@ def from_params(params: dict) -> ImportanceMethod:
     return METHODS[params["name"]](**{k: v for k, v in params.items() if k != "name"})
 
 
-__all__ = ["CHOICES", "METHODS", "ImportanceMethod", "from_params", "importance_method", "importance_table",
+__all__ = ["CHOICES", "METHODS", "ImportanceMethod", "ShardTask", "from_params", "importance_method", "importance_table",
            "methods_title", "round_methods"]

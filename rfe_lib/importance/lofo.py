@@ -3,10 +3,9 @@ columns, with the round's best parameters (a sin/cos pair leaves together). One 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from .base import ImportanceMethod, shard_schema
+from .base import ImportanceMethod
 
 
 @dataclass(frozen=True)
@@ -19,28 +18,10 @@ class LOFO(ImportanceMethod):
     def fits(self, n_features: int, n_folds: int, n_shards: int) -> int:
         return n_features * n_folds
 
-    def run_shard(self, data, spec, params: dict, features, feature_columns: dict, metric: str, shard: int,
-                  n_shards: int, out_path, *, label: str = "LOFO", logger=None) -> int:
-        import numpy as np
+    def measure(self, task, fold, feature):
+        """Refit on the fold's fitting rows without the feature's columns (rotated to the end of X in place, so
+        the model sees a view); the held-out loss. A round's only feature left out: the constant predictor."""
+        from ..cv import fold_loss
 
-        from ..cv import cv_losses
-        from ..io import ParquetBatchWriter
-        from ..models import build_model
-        from ..progress import Progress
-        from ..schedule import shard_items
-        from ..vocab import fold_column
-
-        logger = logger or logging.getLogger("rfe")
-        mine = shard_items(list(features), shard, n_shards)
-        position = {c: j for j, c in enumerate(data.columns)}
-        progress = Progress(len(mine), label, logger)
-        with ParquetBatchWriter(out_path, shard_schema(len(data.folds)), batch_size=32) as writer:
-            for feature in mine:
-                drop = {position[c] for c in feature_columns[feature]}
-                keep = np.array([j for j in range(len(data.columns)) if j not in drop], dtype=np.intp)
-                losses, seconds = cv_losses(lambda: build_model(spec, params), data, metric, spec.angle_unit,
-                                            keep=keep)
-                writer.append({"feature": feature, **{fold_column(k): v for k, v in enumerate(losses)},
-                               "loss_mean": sum(losses) / len(losses), "fit_seconds": seconds})
-                progress.step()
-        return len(mine)
+        with task.data.columns_last(task.positions(feature)) as n_columns:
+            return fold_loss(task.build, task.data, fold.k, task.metric, task.spec.angle_unit, n_columns)

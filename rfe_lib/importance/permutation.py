@@ -11,11 +11,10 @@ refits the K folds for its share of the features: ``K`` fits per shard, not per 
 
 from __future__ import annotations
 
-import logging
 import zlib
 from dataclasses import dataclass, field
 
-from .base import ImportanceMethod, shard_schema
+from .base import ImportanceMethod
 
 SHUFFLES_PER_SHARD = 200  # auto shards: a shard refits every fold, so it should have this many shuffles per fold
 
@@ -35,6 +34,7 @@ class Permutation(ImportanceMethod):
     repeats: int = field(kw_only=True)
     seed: int = field(kw_only=True)
     round: int = field(kw_only=True)
+    batch_size = 64
 
     @classmethod
     def from_settings(cls, settings, r: int = 0) -> "Permutation":
@@ -51,49 +51,35 @@ class Permutation(ImportanceMethod):
         wanted = min(cpus, n_features * self.repeats // SHUFFLES_PER_SHARD)
         return max(1, min(wanted, n_features))
 
-    def run_shard(self, data, spec, params: dict, features, feature_columns: dict, metric: str, shard: int,
-                  n_shards: int, out_path, *, label: str = "permutation", logger=None) -> int:
+    def fold_setup(self, task, fold) -> float:
+        """One fit of the round's best configuration on the fold's fitting rows, shared by the shard's features."""
         import time
 
+        from ..models import fit_model
+
+        fold.model = task.build()
+        t0 = time.perf_counter()
+        fit_model(fold.model, fold.X_fit, fold.y_fit, fold.w_fit)
+        return time.perf_counter() - t0
+
+    def measure(self, task, fold, feature):
+        """The fold model's held-out loss with the feature's columns shuffled (one row order for all of them), the
+        mean over ``repeats`` shuffles seeded by :func:`feature_seed`; no fit of its own."""
         import numpy as np
 
-        from ..io import ParquetBatchWriter
         from ..metrics import loss
-        from ..models import build_model, fit_model
-        from ..progress import Progress
-        from ..schedule import shard_items
-        from ..vocab import fold_column
 
-        logger = logger or logging.getLogger("rfe")
-        mine = shard_items(list(features), shard, n_shards)
-        position = {c: j for j, c in enumerate(data.columns)}
-        n_folds = len(data.folds)
-        shuffled = {f: [] for f in mine}
-        seconds = 0.0
-        progress = Progress(n_folds, label, logger)
-        try:
-            for k in range(n_folds):
-                X_fit, X_held = data.fold_views(k)
-                y_fit, y_held = data.y[data.fit_rows(k)], data.y[data.folds[k][1]]
-                w_fit, w_held = (None, None) if data.w is None else (data.w[data.fit_rows(k)], data.w[data.folds[k][1]])
-                model = build_model(spec, params)
-                t0 = time.perf_counter()
-                fit_model(model, X_fit, y_fit, w_fit)
-                seconds += time.perf_counter() - t0
-                for feature in mine:
-                    columns = [position[c] for c in feature_columns[feature]]
-                    rng = np.random.default_rng(feature_seed(self.seed, self.round, feature, k))
-                    losses = []
-                    for _ in range(self.repeats):
-                        with data.held_rows_shuffled(k, columns, rng.permutation(len(y_held))):
-                            losses.append(loss(y_held, model.predict(X_held), metric, spec.angle_unit, w_held))
-                    shuffled[feature].append(float(np.mean(losses)))
-                del model
-                progress.step()
-        finally:
-            data.restore_rows()
-        with ParquetBatchWriter(out_path, shard_schema(n_folds), batch_size=64) as writer:
-            for feature in mine:
-                writer.append({"feature": feature, **{fold_column(k): v for k, v in enumerate(shuffled[feature])},
-                               "loss_mean": float(np.mean(shuffled[feature])), "fit_seconds": seconds / len(mine)})
-        return len(mine)
+        columns = task.positions(feature)
+        rng = np.random.default_rng(feature_seed(self.seed, self.round, feature, fold.k))
+        losses = []
+        for _ in range(self.repeats):
+            with task.data.held_rows_shuffled(fold.k, columns, rng.permutation(len(fold.y_held))):
+                losses.append(loss(fold.y_held, fold.model.predict(fold.X_held), task.metric, task.spec.angle_unit,
+                                   fold.w_held))
+        return float(np.mean(losses)), 0.0
+
+    @staticmethod
+    def loss_mean(losses):
+        import numpy as np
+
+        return float(np.mean(losses))

@@ -7,7 +7,8 @@ import math
 
 import pandas as pd
 
-from ..vocab import config_order, elimination_order, importance_order
+from ..selection import elimination_table
+from ..vocab import config_order, importance_order, succeeded
 
 
 def _joined(values) -> str:
@@ -49,29 +50,6 @@ def selected_features_table(selected: pd.DataFrame, importance: pd.DataFrame) ->
     return out.reset_index(drop=True)
 
 
-def elimination_table(eliminated: dict[int, pd.DataFrame], last_importance: pd.DataFrame,
-                      selected_round_: int | None = None) -> pd.DataFrame:
-    """One row per feature of round 0, in the order they left: ``order``, ``feature``, ``round`` (the round after
-    which it left; empty for the features kept to the last round), ``importance_mean`` (its importance in that
-    round, or in the last round) and, given the selected round, ``in_selected``."""
-    rows = []
-    for r in sorted(eliminated):
-        gone = eliminated[r]
-        gone = gone.iloc[elimination_order(gone["feature"], gone["importance_mean"])]
-        rows += [{"feature": f, "round": r, "importance_mean": float(v)}
-                 for f, v in zip(gone["feature"], gone["importance_mean"])]
-    left = {row["feature"] for row in rows}
-    last = last_importance.iloc[elimination_order(last_importance["feature"], last_importance["importance_mean"])]
-    rows += [{"feature": f, "round": None, "importance_mean": float(v)}
-             for f, v in zip(last["feature"], last["importance_mean"]) if f not in left]
-    table = pd.DataFrame(rows, columns=["feature", "round", "importance_mean"])
-    table["round"] = table["round"].astype("Int64")
-    table.insert(0, "order", range(1, len(table) + 1))
-    if selected_round_ is not None:
-        table["in_selected"] = [bool(pd.isna(r) or int(r) >= selected_round_) for r in table["round"]]
-    return table
-
-
 def hpo_table(results: dict[int, pd.DataFrame], best: dict[int, pd.DataFrame], top: int) -> pd.DataFrame:
     """Per round and rung (the last rung first: its ranking decides), the ``top`` configurations by mean CV loss
     (failed ones excluded), ranked; ``best`` marks the round's chosen configuration (``hpo/best.parquet``), and
@@ -82,7 +60,7 @@ def hpo_table(results: dict[int, pd.DataFrame], best: dict[int, pd.DataFrame], t
         last = int(res["rung"].max())
         for g in range(last, -1, -1):
             here = res[res["rung"] == g]
-            ok = here[here["error"].isna() & here["mean"].notna()]
+            ok = here[succeeded(here)]
             ok = ok.iloc[config_order(ok["config_id"], ok["mean"])].head(top).copy()
             ok.insert(0, "round", r)
             ok.insert(1, "rank", range(1, len(ok) + 1))

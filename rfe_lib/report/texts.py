@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..io import write_text
 from ..layout import Layout
-from ..metrics import tolerance_column
+from ..metrics import EVALUATION_METRICS, metric_label, tolerance_column
 from ..split import method_text
 
 
@@ -69,8 +69,7 @@ def description_context(run_dir, facts: dict) -> dict:
     row = rounds.loc[r]
 
     def metrics_of(s):
-        names = ["rmse", "mae", "r2", "bias", "median_ae", "p90_ae", "p95_ae"]
-        names += [tolerance_column(t) for t in facts["tolerances"]]
+        names = [*EVALUATION_METRICS, *(tolerance_column(t) for t in facts["tolerances"])]
         return {m: float(row[f"{s}_{m}"]) for m in names if f"{s}_{m}" in row.index}
 
     first = rounds.loc[rounds.index.min()]
@@ -95,6 +94,11 @@ def _num(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:.3e}"
 
 
+def rst_label(metric: str) -> str:
+    """A metric's label (:func:`rfe_lib.metrics.metric_label`) in reStructuredText (``|`` escaped)."""
+    return metric_label(metric).replace("|", "\\|")
+
+
 def render_description(template_path, context: dict) -> str:
     """Render the description template (Jinja2) to reStructuredText.
 
@@ -107,6 +111,7 @@ def render_description(template_path, context: dict) -> str:
                              keep_trailing_newline=True)
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "–" if v is None or math.isnan(v) else f"{100 * v:.1f}%"
+    env.filters["label"] = rst_label
     text = env.from_string(Path(template_path).read_text()).render(**context)
     return "{% raw %}\n" + text.replace("{% endraw %}", "{ % endraw % }") + "\n{% endraw %}\n"
 

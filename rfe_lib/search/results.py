@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from .. import RFEError
-from ..vocab import config_order
+from ..vocab import config_order, succeeded
 
 
 def merge_shards(paths):
@@ -23,16 +23,12 @@ def merge_shards(paths):
     return table.sort_by([("rung", "ascending"), ("config_id", "ascending")]).to_pandas()
 
 
-def _ok(results):
-    return results[results["error"].isna() & results["mean"].notna()]
-
-
 def ranking(results) -> list[int]:
     """Config ids from the best to the worst: those that reached a higher rung first, then by mean loss in it, ties
     by config id; failed configurations left out."""
     import numpy as np
 
-    ok = _ok(results)
+    ok = results[succeeded(results)]
     if ok.empty:
         return []
     top = ok.sort_values("rung", kind="mergesort").drop_duplicates("config_id", keep="last")  # each at its last rung
@@ -42,7 +38,7 @@ def ranking(results) -> list[int]:
 
 def ranked(results):
     """The last rung's configurations that did not fail, best first (lowest mean loss; ties: lowest config id)."""
-    ok = _ok(results)
+    ok = results[succeeded(results)]
     ok = ok[ok["rung"] == results["rung"].max()] if len(results) else ok
     return ok.iloc[config_order(ok["config_id"], ok["mean"])]
 

@@ -7,7 +7,7 @@ from rfe_lib.job import run
 def main(smk, log):
     import pandas as pd
 
-    from rfe_lib.elimination import eliminate_round
+    from rfe_lib.elimination import eliminate_round, log_round
     from rfe_lib.io import write_parquet
     from rfe_lib.search import from_params
     from rfe_lib.search.results import search_results
@@ -19,14 +19,7 @@ def main(smk, log):
                           last="next_features" not in smk.output.keys(),
                           stop=smk.params.stop if "decision" in smk.output.keys() else None,
                           history_paths=[*smk.input.get("history", []), *smk.input.hpo], search=search)
-    imp = out["importance"]
-    log.info("\n%s", imp[["feature", "importance_mean", "importance_std"]].to_string(index=False))
-    log.info("eliminated %d: %s", len(out["eliminated"]), ", ".join(out["eliminated"]["feature"]))
-    if "next_features" in out:
-        kept = out["next_features"]["feature"]
-        log.info("next round: %d features: %s", len(kept), ", ".join(kept))
-    if "decision" in out:
-        log.info("early stopping: %s", out["decision"]["reason"].iloc[0])
+    log_round(out, log)
     for name, frame in out.items():  # the decision last: a checkpoint is done when its decision exists
         write_parquet(frame, getattr(smk.output, name))
 

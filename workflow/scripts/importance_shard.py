@@ -8,7 +8,7 @@ def main(smk, log):
 
     from rfe_lib.cv import load_training
     from rfe_lib.features import columns_of
-    from rfe_lib.importance import from_params
+    from rfe_lib.importance import ShardTask, from_params
     from rfe_lib.models import ModelSpec
     from rfe_lib.search import from_params as search_from_params
     from rfe_lib.search.results import round_best_params
@@ -22,9 +22,9 @@ def main(smk, log):
     data = load_training(smk.input.table, smk.input.split, columns_of(fmap, features), smk.params.folds,
                          seed=search.seed)
     shard = int(smk.wildcards.s)
-    method.run_shard(data, ModelSpec.from_params(smk.params.model).with_threads(smk.threads), params,
-                     features, per_feature, search.metric, shard, smk.params.n_shards, smk.output[0],
-                     label=f"{method.title} round {smk.wildcards.r} shard {shard}", logger=log)
+    spec = ModelSpec.from_params(smk.params.model).with_threads(smk.threads)
+    task = ShardTask(data, spec, params, features, per_feature, search.metric, shard, smk.params.n_shards)
+    method.run_shard(task, smk.output[0], label=f"{method.title} round {smk.wildcards.r} shard {shard}", logger=log)
 
 
 run(main, snakemake, cache="importance_shard")  # noqa: F821
