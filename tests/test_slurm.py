@@ -258,6 +258,26 @@ def _mb(req_mem: str) -> float:
     return float(m.group(1)) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[m.group(2)]
 
 
+def assert_accounted_with_one_retry(output: str, jobs: dict[str, str], start: str):
+    """sacct knows exactly ``jobs`` (``{SLURM job id: rule}``, :func:`submissions`) under this run's job name since
+    ``start``, all in partition ``debug`` and COMPLETED with exit code 0 but the first attempt of round 0's
+    train_model (made to fail once, FAIL_ONCE), whose retry asked for twice its memory (the rules' mem_mb x attempt);
+    and none of them is left in the queue."""
+    name = run_id(output)
+    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
+    assert set(rows) == set(jobs), rows
+    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
+    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
+    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
+    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
+    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
+    for j, r in rows.items():
+        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
+        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
+    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
+    assert squeue_ids(name) == []
+
+
 def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     for d in (on_slurm, local):
@@ -291,21 +311,7 @@ def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_pat
     assert singles == {rule: n for rule, n in ran.items() if not is_figures(rule)}, output[-4000:]
     assert "injected failure (once)" in output and "Trying to restart job" in output, output[-4000:]
 
-    # sacct knows exactly these jobs under this run's job name: all COMPLETED with exit code 0 but the first
-    # attempt of round 0's train_model, whose retry asked for twice its memory (the rules' mem_mb x attempt).
-    name = run_id(output)
-    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
-    assert set(rows) == set(jobs), rows
-    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
-    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
-    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
-    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
-    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
-    for j, r in rows.items():
-        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
-        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
-    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
-    assert squeue_ids(name) == []
+    assert_accounted_with_one_retry(output, jobs, start)
 
     # `auto`: one shard per CPU of the planning machine, at most one per configuration or feature and at least 10 fits
     # per shard (README), and the cluster jobs cut the work the same way (the merges check every item is there once).
@@ -366,21 +372,7 @@ def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_clust
     assert collections.Counter(jobs.values()) == ran, output[-4000:]
     assert "injected failure (once)" in output and "Trying to restart job" in output, output[-4000:]
 
-    # sacct knows exactly these jobs under this run's job name: all COMPLETED with exit code 0 but the first
-    # attempt of round 0's train_model, whose retry asked for twice its memory (the rules' mem_mb x attempt).
-    name = run_id(output)
-    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
-    assert set(rows) == set(jobs), rows
-    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
-    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
-    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
-    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
-    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
-    for j, r in rows.items():
-        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
-        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
-    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
-    assert squeue_ids(name) == []
+    assert_accounted_with_one_retry(output, jobs, start)
 
     # Round 0 searched in rungs, each rung's shards files of their own; round 1 searched the carried top 3.
     assert len(matching(paths.hpo_shard(0, 1, "*"))) == 2
