@@ -1,4 +1,6 @@
-"""The benchmark suite: ``python -m bench all [--quick]`` (or name sections: ``python -m bench hpo lofo``).
+"""The benchmarks' one entry point: ``python -m bench`` lists every section and tool (COMMANDS below); ``python -m bench
+all [--quick]`` runs the suite, ``python -m bench hpo lofo`` some of its sections, ``python -m bench <tool> -h`` a
+tool's own options. (The modules' own entry points, such as ``python -m bench.budget table``, still work.)
 
 Sections: ``hpo`` (HPO shard memory and time vs grid size), ``lofo`` (LOFO shard memory and time vs
 feature count), ``lofo_dummy`` (the same LOFO jobs with an estimator that holds nothing: the
@@ -89,41 +91,92 @@ def run_section(name: str, mode: str) -> None:
     print(f"[{name}] done in {rec['seconds']} s", flush=True)
 
 
-def main(argv=None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["repeats"]:  # its own options (--datasets, --seeds, --repeats, --reuse): bench/repeats.py
-        from . import repeats
+def _tool(module: str, write_docs: bool = False):
+    """A tool with its own options: ``python -m bench <name> ARGS`` runs ``bench.<module>.main(ARGS)``."""
+    def run(argv):
+        import importlib
 
-        repeats.main(argv[1:])
-        return
-    if argv[:1] == ["boost"]:  # LightGBM, XGBoost, CatBoost vs HistGradientBoosting (issue 21): bench/boost.py
-        from . import boost
+        rc = importlib.import_module(f"bench.{module}").main(argv)
+        if write_docs:
+            from .report import write
 
-        return boost.main(argv[1:])
-    if argv[:1] == ["splits"]:  # issue 20: stratified vs time and group splits on Bikeshare (bench/splits.py)
-        from . import splits
+            write()
+        return rc
+    return run
 
-        splits.main(argv[1:])
-        return
-    if argv[:1] == ["seed"]:  # the seed's workload (issue 19), its own options: bench/seed.py
-        from . import seed
 
-        return seed.main(argv[1:])
-    if argv[:1] == ["cache"]:  # the cache between runs (issue 22): its own options, bench/cache.py
-        from . import cache
+def _budget(argv):
+    """bench/budget.py; a measuring run (not its ``table``, ``estimates`` or ``timed`` reports) rewrites
+    docs/benchmarks.md's generated blocks."""
+    from . import budget
 
-        cache.main(argv[1:])
-        return
-    if argv[:1] == ["budget"]:  # its own options (--datasets, --parts, --reuse): bench/budget.py
-        from . import budget
+    rc = budget.main(argv)
+    if argv[:1] not in (["table"], ["estimates"], ["timed"]):
         from .report import write
 
-        budget.main(argv[1:])
         write()
-        return
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+    return rc
+
+
+# Every way to start a benchmark: name -> (what it measures, how it is run). The suite's sections (SECTIONS, "all",
+# "report") go through the suite's own parser below.
+TOOLS = {
+    "budget": ("budgets of issues 12, 13 and 19 on real tables, about 50 minutes; `budget table`, `budget estimates`"
+               " [--recalibrate]: reports of the finished runs (bench/budget.py)", _budget),
+    "boost": ("LightGBM, XGBoost and CatBoost against HistGradientBoosting: one fit, one round, the plan's estimate;"
+              " --seed-round: a round at the seed's scale (bench/boost.py)", _tool("boost")),
+    "repeats": ("repeats of the elimination against a single run on three tables and three test splits"
+                " (bench/repeats.py)", _tool("repeats")),
+    "splits": ("stratified against time and group splits on Bikeshare; --reuse (bench/splits.py)", _tool("splits")),
+    "seed": ("the seed's workload: a synthetic 20,000 x 500 table with a known truth under a time box"
+             " (bench/seed.py)", _tool("seed")),
+    "cache": ("the cache between runs: a first run, then rfe.select and rfe.step changed (bench/cache.py)",
+              _tool("cache")),
+    "cuts": ("each cut of the per-round overhead: the same runs at successive commits, `cuts COMMIT ...`"
+             " (bench/cuts.py)", _tool("cuts")),
+    "versus": ("`versus mlxtend DIR` / `versus perfit DIR`: one side of the mlxtend comparison, or the cost of one fit"
+               " (bench/versus.py)", _tool("versus")),
+    "inprocess": ("`inprocess CONFIG [N_JOBS]`: the same RFE as a plain loop in one process, the overhead's yardstick"
+                  " (bench/inprocess.py)", _tool("inprocess")),
+}
+SUITE = {
+    "all": "every section below but overhead_mid with --quick: about 10 minutes with --quick, 2-3 hours without",
+    "hpo": "HPO shard memory and time against grid size",
+    "lofo": "LOFO shard memory and time against feature count",
+    "lofo_dummy": "the same LOFO jobs with an estimator that holds nothing: the pipeline's own share",
+    "overhead": "the pipeline against an in-process loop on the bundled example, and per-script start-up",
+    "overhead_mid": "the same with a mid-size 144-configuration grid (about 35 minutes; full mode only)",
+    "mlxtend": "the pipeline against mlxtend's backward selection on the same folds (pip install -e '.[bench]')",
+    "dag": "snakemake -n and a no-op rerun of a long run",
+    "formats": "Parquet against xlsx",
+    "report": "rewrite docs/benchmarks.md's tables from bench/out/ (nothing measured)",
+}
+
+
+def listing() -> str:
+    """What ``python -m bench`` with no arguments prints: every section of the suite and every tool."""
+    width = max(map(len, [*SUITE, *TOOLS]))
+    lines = ["usage: python -m bench SECTION [SECTION ...] [--quick] [--snapshot]  |  python -m bench TOOL [ARGS]", "",
+             "suite sections (results in bench/out/<quick|full>/<section>.json, tables in docs/benchmarks.md):"]
+    lines += [f"  {name:<{width}}  {text}" for name, text in SUITE.items()]
+    lines += ["", "tools (each with its own options: python -m bench TOOL -h):"]
+    lines += [f"  {name:<{width}}  {text}" for name, (text, _) in TOOLS.items()]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        print(listing())
+        return 0
+    if argv[0] in TOOLS:
+        return TOOLS[argv[0]][1](argv[1:])
+    unknown = [a for a in argv if not a.startswith("-") and a not in SUITE]
+    if unknown:
+        raise SystemExit(f"unknown section {unknown[0]!r}\n\n{listing()}")
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__, epilog=listing(),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sections", nargs="*", default=["all"], help=f"all, report, or any of {', '.join(SECTIONS)}")
+    ap.add_argument("sections", nargs="+", help=f"all, report, or any of {', '.join(SECTIONS)}")
     ap.add_argument("--quick", action="store_true", help="small sizes: a few minutes")
     ap.add_argument("--snapshot", action="store_true",
                     help="run a frozen copy of the workflow (bench/out/snapshot-<pid>/), immune to edits made meanwhile")
@@ -141,6 +194,7 @@ def main(argv=None) -> None:
 
     text = write()
     print(text)
+    return 0
 
 
 if __name__ == "__main__":

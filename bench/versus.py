@@ -211,10 +211,17 @@ def table(rec) -> list[str]:
     return out
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["mlxtend"]:
-        print(json.dumps(run_mlxtend(Path(sys.argv[2]))))
-    elif sys.argv[1:2] == ["perfit"]:
-        print(json.dumps(per_fit(Path(sys.argv[2]))))
+def main(argv=None) -> int:
+    """``mlxtend DIR`` (mlxtend's side of the comparison on a finished run) or ``perfit DIR`` (one fit's cost)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["mlxtend"] and len(argv) == 2:
+        print(json.dumps(run_mlxtend(Path(argv[1]))))
+    elif argv[:1] == ["perfit"] and len(argv) == 2:
+        print(json.dumps(per_fit(Path(argv[1]))))
     else:
         raise SystemExit(__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import SNAKEFILE, TARGET, base_env, layout, make_workdir
+from conftest import SNAKEFILE, TARGET, base_env, layout, make_workdir, shared_run
 from rfe_lib.layout import Layout
 
 # The reliability runs: the conftest slice (2,000 rows, 5 features, 4 configurations, 3 folds), two rounds
@@ -412,27 +412,23 @@ def kill_mid_write(workdir: Path, proc, marker: Path, what: str) -> dict:
 
 # --------------------------------------------------------------------------------------- shared runs
 
-def session_root(tmp_path_factory) -> Path:
-    """The session's temporary folder, one for all of pytest-xdist's worker processes (each has a subfolder)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+def _baseline(workdir: Path, *args: str) -> str:
+    """Make the reliability config's run in ``workdir``; its log (Snakemake's stderr, where it reports each job)."""
+    make_workdir(workdir, RELIABLE)
+    return run(workdir, *args).stderr
 
 
 def baseline(tmp_path_factory) -> Path:
     """One uninterrupted run of the reliability config (``-j 2``), shared by every module that needs it: made once
     per test session, by the first process to ask for it while the others wait (its users only read or copy it)."""
-    import fcntl
+    return shared_run(tmp_path_factory, "reliable_baseline", lambda w: _baseline(w, "-j", "2"))[0]
 
-    root = session_root(tmp_path_factory)
-    workdir, done = root / "reliable_baseline", root / "reliable_baseline.done"
-    with open(root / "reliable_baseline.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
-            shutil.rmtree(workdir, ignore_errors=True)  # a failed attempt's leftovers
-            make_workdir(workdir, RELIABLE)
-            run(workdir, "-j", "2")
-            done.touch()
-    return workdir
+
+def serial_baseline(tmp_path_factory) -> str:
+    """The output of the baseline's configuration run on one core (``-j 1``), as the workflow orders its jobs (the
+    output of the baseline, at ``-j 2``, cannot show an order: jobs that become ready together start together).
+    Made once per session and shared, like :func:`baseline`, by the determinism and the scheduling tests."""
+    return shared_run(tmp_path_factory, "reliable_serial", lambda w: _baseline(w, "-j", "1"))[1]
 
 
 def started_jobs(log: str) -> list[tuple[str, str]]:

@@ -60,6 +60,12 @@ BUDGETS = {
 }
 
 
+# The budgets run that tests share (budgets_run): every budget of BUDGETS, in 2 rounds (5 -> 4 features, temp and atemp
+# counted as one) on 1,000 rows: 12 configurations searched in 3 halving rungs of 2 shards each in round 0, the top 3
+# carried to round 1; permutation importance in round 0, LOFO in round 1; early stopping's decision after each round.
+BUDGETS_RUN, BUDGETS_ROWS = {**BUDGETS, "rfe": {**BUDGETS["rfe"], "min_features": 4}}, 1000
+
+
 def settings_of(overrides: dict | None = None):
     """The settings of ``SMALL_CONFIG`` with ``overrides`` (defaults from the schema, as a run gets them)."""
     from rfe_lib.settings import Settings
@@ -242,13 +248,62 @@ TARGET = Layout.of(SMALL_CONFIG["run_name"])
 from _no_skips import pytest_make_collect_report, pytest_runtest_makereport, skip_or_fail  # noqa: E402,F401
 
 
+def session_root(tmp_path_factory) -> Path:
+    """The session's temporary folder, one for all of pytest-xdist's worker processes (each has a subfolder)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def shared_run(tmp_path_factory, name: str, make) -> tuple[Path, str]:
+    """A run made once per test session and shared by every test process (pytest-xdist's workers) that asks for it:
+    the first to ask makes it while the others wait on a file lock. ``make(workdir)`` fills the empty working
+    directory ``workdir`` and runs the workflow there, returning the run's output (kept beside it, in
+    ``<name>.log``). Returns the working directory and that output. Its users only read it or copy it (dry runs,
+    ``--report`` and ``--lint`` take no lock and write no artifact)."""
+    import fcntl
+    import shutil
+
+    root = session_root(tmp_path_factory)
+    workdir, done, log = root / name, root / f"{name}.done", root / f"{name}.log"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # a failed attempt's leftovers
+            workdir.mkdir()
+            log.write_text(make(workdir))
+            done.touch()
+    return workdir, log.read_text()
+
+
+def _small_run(workdir: Path) -> str:
+    make_workdir(workdir)
+    proc = snakemake(workdir, "-j", "2")
+    return proc.stdout + proc.stderr
+
+
+def budgets_workdir(workdir: Path) -> Path:
+    """A working directory for the budgets run (BUDGETS_RUN on BUDGETS_ROWS rows); returns the config path."""
+    return make_workdir(workdir, BUDGETS_RUN, n_rows=BUDGETS_ROWS)
+
+
+def _budgets_run(workdir: Path) -> str:
+    budgets_workdir(workdir)
+    proc = snakemake(workdir, "-j", "2")
+    return proc.stdout + proc.stderr
+
+
+def budgets_run(tmp_path_factory) -> tuple[Path, str]:
+    """The budgets run, uninterrupted, and its output: made once per session (:func:`shared_run`), the reference of
+    the crash-and-resume test with every budget (tests/test_resume_budgets.py) and of the SLURM run with every budget
+    (tests/test_slurm.py)."""
+    return shared_run(tmp_path_factory, "budgets_run", _budgets_run)
+
+
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
-    """One complete small run (3 rounds), shared by the tests that only read its artifacts."""
-    workdir = tmp_path_factory.mktemp("small_run")
-    make_workdir(workdir)
-    snakemake(workdir, "-j", "2")
-    return workdir
+    """One complete small run (3 rounds), shared by the tests that only read its artifacts: made once per session,
+    by the first of the test processes to need it (:func:`shared_run`)."""
+    return shared_run(tmp_path_factory, "small_run", _small_run)[0]
 
 
 # ---------------------------------------------------------------- parallel test processes (pytest-xdist)

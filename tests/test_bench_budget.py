@@ -66,3 +66,39 @@ def test_targets_pick_the_cheapest_setting_that_keeps_the_loss():
     assert name == "grid+carry"
     text = budget.targets_a("x", {"A": {"runs": runs}})
     assert "≥5x fewer HPO fit-equivalents: 6.7x **met**" in text and "≥4x less HPO CPU: 5.0x **met**" in text
+
+
+def test_python_m_bench_lists_every_section_and_tool(capsys):
+    """``python -m bench`` with no arguments lists the suite's sections and every tool, each tool a module of bench/
+    with a ``main(argv)``; an unknown name is refused with the list."""
+    import importlib
+
+    from bench import __main__ as entry
+
+    assert entry.main([]) == 0
+    listed = capsys.readouterr().out
+    for name in (*entry.SECTIONS, "all", "report", *entry.TOOLS):
+        assert f"\n  {name} " in listed, name
+    assert set(entry.SECTIONS) | {"all", "report"} == set(entry.SUITE)
+    for name, (_, run) in entry.TOOLS.items():
+        if name != "budget":
+            assert callable(importlib.import_module(f"bench.{name}").main), name
+    with pytest.raises(SystemExit, match="unknown section 'nosuch'"):
+        entry.main(["hpo", "nosuch"])
+
+
+def test_every_bench_command_the_docs_quote_exists():
+    """Each ``python -m bench X`` in README.md and docs/*.md names a section or tool of the entry point, and each
+    ``python -m bench.<module> ...`` a module of bench/ that runs as a script."""
+    import re
+
+    from bench import __main__ as entry
+
+    docs = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    quoted = [(doc.name, m) for doc in docs for m in re.findall(r"python -m bench(\.\w+| \w+)", doc.read_text())]
+    assert len(quoted) > 20
+    for doc, m in quoted:
+        if m.startswith("."):
+            assert 'if __name__ == "__main__":' in (REPO / "bench" / f"{m[1:]}.py").read_text(), (doc, m)
+        else:
+            assert m.strip() in entry.SUITE or m.strip() in entry.TOOLS, (doc, m)

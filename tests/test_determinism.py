@@ -5,8 +5,9 @@ Two full runs of the same config: the shared baseline (``-j 2``, one HPO and one
 one with ``-j 1``, three HPO shards, two importance shards, and round 0's figures prioritised (``--prioritize``),
 which makes that run start its jobs in another order. The test does not take the order on trust: it reads the
 order in which each run started its jobs from the run's own output and checks that it differs where it must. On one
-core (a third run, for its order only) the workflow starts round 1's search before round 0's figures (the chain has
-the higher priority); the other run starts the prioritised figures of round 0 before round 1.
+core (a third run, for its order only, shared with tests/test_scheduling.py) the workflow starts round 1's search
+before round 0's figures (the chain has the higher priority); the other run starts the prioritised figures of round 0
+before round 1.
 
 Every artifact is compared: Parquet tables by value, order and dtype; figures and CSV tables byte for byte; models
 by what they predict; the workbook sheet by sheet. Not compared, because they measure time: the ``fit_seconds``
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import _reliability
 from _reliability import REL, artifacts, assert_same_artifacts, baseline, new_workdir, run, started_jobs
 from conftest import TARGET, layout, matching
 
@@ -44,10 +46,9 @@ def _first(order, rule, r="000"):
 
 @pytest.fixture(scope="module")
 def serial_baseline(tmp_path_factory) -> str:
-    """The baseline's configuration run on one core, as the workflow orders it (the log of the shared baseline, at
-    -j 2, cannot show an order: jobs that become ready together start together)."""
-    workdir = new_workdir(tmp_path_factory.mktemp("determinism_serial"))
-    return run(workdir, "-j", "1").stderr
+    """The baseline's configuration run on one core, as the workflow orders it (shared with tests/test_scheduling.py:
+    _reliability.serial_baseline)."""
+    return _reliability.serial_baseline(tmp_path_factory)
 
 
 def test_the_two_runs_started_their_jobs_in_different_orders(serial_baseline, other_settings):

@@ -13,7 +13,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
-from conftest import layout, make_workdir, model_spec, settings_of, snakemake
+from conftest import TARGET, layout, make_workdir, model_spec, settings_of, snakemake
 from rfe_lib.cv import TrainingData
 from rfe_lib.importance import ImportanceMethod, ShardTask, importance_table, round_methods
 from rfe_lib.importance.permutation import Permutation
@@ -149,7 +149,7 @@ def test_an_auto_run_uses_permutation_then_lofo_recomputed_independently(tmp_pat
     make_workdir(tmp_path, {"rfe": {"importance": "auto", "lofo_below": 4, "shuffles": 3, "min_features": 3},
                             "hpo": {"grid": {"learning_rate": [0.1], "max_leaf_nodes": [15]}},
                             "plots": {"top_features": 1}}, n_rows=900)
-    proc = snakemake(tmp_path, "-j", "2")
+    proc = snakemake(tmp_path, "-j", "2", TARGET.file("workbook"))  # the tables and the workbook it reads; no figure
     assert "permutation importance (rounds 0) then LOFO importance (rounds 1-2)" in proc.stdout + proc.stderr
     run = layout(tmp_path)
     split = pd.read_parquet(run.file("split"))

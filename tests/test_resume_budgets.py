@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from _reliability import (ANY, assert_same_artifacts, files_under, hook_env, kill_mid_write, new_workdir, planned_jobs,
-                          run, stale_temporaries, start)
-from conftest import BUDGETS, layout
+from _reliability import (ANY, assert_same_artifacts, files_under, hook_env, kill_mid_write, planned_jobs, run,
+                          stale_temporaries, start)
+from conftest import budgets_run, budgets_workdir, layout
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +20,13 @@ BUDGET_KILL_POINTS = [
 ]
 
 
-def test_a_run_with_every_budget_killed_and_resumed_gives_the_uninterrupted_result(tmp_path):
-    """Halving rungs, carry, permutation then LOFO, correlated groups and early stopping (conftest.BUDGETS): killed
-    while a rung's shard, a permutation shard and an elimination checkpoint write, resumed as documented."""
-    reference = new_workdir(tmp_path, BUDGETS, name="reference")
-    run(reference, "-j", "2")
-    workdir = new_workdir(tmp_path, BUDGETS)
+def test_a_run_with_every_budget_killed_and_resumed_gives_the_uninterrupted_result(tmp_path, tmp_path_factory):
+    """Halving rungs, carry, permutation then LOFO, correlated groups and early stopping (conftest.BUDGETS_RUN):
+    killed while a rung's shard, a permutation shard and an elimination checkpoint write, resumed as documented. The
+    uninterrupted run is the session's shared budgets run (conftest.budgets_run)."""
+    reference, _ = budgets_run(tmp_path_factory)
+    workdir = tmp_path / "work"
+    budgets_workdir(workdir)
     paths = layout(workdir)
     run_dir = paths.root
     for stage, (what, pattern) in enumerate(BUDGET_KILL_POINTS):

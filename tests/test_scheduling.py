@@ -3,7 +3,9 @@
 Rounds run one after another, so a figure started while the next round's jobs are ready delays the whole
 run; started when the chain leaves a core idle, it costs nothing. The workflow gives the chain
 (HPO shards, importance shards, the elimination that writes the next round's features) the highest priority, the round's final
-model and metrics the next, and figures none. With one core, that order is visible in the order jobs start.
+model and metrics the next, and figures none. With one core, that order is visible in the order jobs start: the
+test reads it from the output of a whole run at ``-j 1`` (two rounds, every figure; _reliability.serial_baseline,
+made once per session and shared with tests/test_determinism.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 
 import pytest
 
-from conftest import TARGET, make_workdir, snakemake
+from _reliability import serial_baseline, started_jobs
 
 pytestmark = pytest.mark.slow  # a real run
 
@@ -24,13 +26,11 @@ def started_rules(log: str) -> list[str]:
     return re.findall(r"^(?:local)?rule (\w+):$", log, flags=re.MULTILINE)
 
 
-def test_next_rounds_chain_runs_before_earlier_figures(tmp_path):
-    make_workdir(tmp_path, {"hpo": {"grid": {"learning_rate": [0.1, 0.2]}}})
-    figures = [TARGET.plot(name, 0) for name in ("pred_vs_actual", "importance")]
-    proc = snakemake(tmp_path, "-j", "1", TARGET.round_file(1, "eliminated"), *figures)
-    order = started_rules(proc.stderr)
+def test_next_rounds_chain_runs_before_earlier_figures(tmp_path_factory):
+    log = serial_baseline(tmp_path_factory)
+    order = started_rules(log)
 
-    assert order.count("figures") == 1, order
+    assert [wc for rule, wc in started_jobs(log) if rule == "figures"] == ["r=000", "r=001"], order
     assert order.count("eliminate_000") == 1 and order.count("eliminate_001") == 1, order
     first_figure = order.index("figures")
     last_chain = max(i for i, rule in enumerate(order) if rule in CHAIN)

@@ -36,8 +36,8 @@ from pathlib import Path
 import pytest
 
 from _reliability import ANY, assert_same_artifacts, hook_env
-from conftest import (BUDGETS, REPO, SNAKEFILE, TARGET, deep_update, layout, make_workdir, matching, planned_rules,
-                      skip_or_fail)
+from conftest import (REPO, SNAKEFILE, TARGET, budgets_run, budgets_workdir, deep_update, layout, make_workdir,
+                      matching, planned_rules, skip_or_fail)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -46,10 +46,10 @@ PROFILE = REPO / "profiles" / "slurm"
 LOCK = Path(tempfile.gettempdir()) / "rfe-slurm-test.lock"
 PORTS = (6817, 6818, 6819, 33061)  # slurmctld, slurmd, slurmdbd, mariadb (cluster.sh)
 
-# Every budget of conftest.BUDGETS, in 2 rounds (5 -> 4 features, temp and atemp counted as one): 12 configurations
-# searched in 3 halving rungs of 2 shards each in round 0, the top 3 carried to round 1; permutation importance in
-# round 0, LOFO in round 1; every figure, the workbook and the report's texts.
-ON_SLURM = deep_update(BUDGETS, {"rfe": {"min_features": 4}})
+# Every budget: conftest's budgets run (BUDGETS_RUN), in 2 rounds (5 -> 4 features, temp and atemp counted as one):
+# 12 configurations searched in 3 halving rungs of 2 shards each in round 0, the top 3 carried to round 1; permutation
+# importance in round 0, LOFO in round 1; every figure, the workbook and the report's texts. Its local reference is
+# the session's shared budgets run (conftest.budgets_run).
 SCHEDULE = (5, 4)
 # The default target as profiles/slurm bundles it (figure jobs in groups), and the failure test: 2 rounds (4 -> 3
 # features), 3 configurations, 2 folds, `auto` shards (one per CPU of the planning machine, at most one per
@@ -258,6 +258,26 @@ def _mb(req_mem: str) -> float:
     return float(m.group(1)) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[m.group(2)]
 
 
+def assert_accounted_with_one_retry(output: str, jobs: dict[str, str], start: str):
+    """sacct knows exactly ``jobs`` (``{SLURM job id: rule}``, :func:`submissions`) under this run's job name since
+    ``start``, all in partition ``debug`` and COMPLETED with exit code 0 but the first attempt of round 0's
+    train_model (made to fail once, FAIL_ONCE), whose retry asked for twice its memory (the rules' mem_mb x attempt);
+    and none of them is left in the queue."""
+    name = run_id(output)
+    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
+    assert set(rows) == set(jobs), rows
+    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
+    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
+    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
+    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
+    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
+    for j, r in rows.items():
+        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
+        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
+    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
+    assert squeue_ids(name) == []
+
+
 def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     for d in (on_slurm, local):
@@ -291,21 +311,7 @@ def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_pat
     assert singles == {rule: n for rule, n in ran.items() if not is_figures(rule)}, output[-4000:]
     assert "injected failure (once)" in output and "Trying to restart job" in output, output[-4000:]
 
-    # sacct knows exactly these jobs under this run's job name: all COMPLETED with exit code 0 but the first
-    # attempt of round 0's train_model, whose retry asked for twice its memory (the rules' mem_mb x attempt).
-    name = run_id(output)
-    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
-    assert set(rows) == set(jobs), rows
-    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
-    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
-    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
-    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
-    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
-    for j, r in rows.items():
-        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
-        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
-    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
-    assert squeue_ids(name) == []
+    assert_accounted_with_one_retry(output, jobs, start)
 
     # `auto`: one shard per CPU of the planning machine, at most one per configuration or feature and at least 10 fits
     # per shard (README), and the cluster jobs cut the work the same way (the merges check every item is there once).
@@ -324,22 +330,22 @@ def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_pat
     assert len(list(layout(on_slurm).root.rglob("*.png"))) > 20 and layout(on_slurm).file("workbook").is_file()
 
 
-def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_cluster, tmp_path):
+def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_cluster, tmp_path, tmp_path_factory):
     """The default target (every round, every figure job, the workbook, the report's texts) with every budget at
     once: halving rungs, the carried search, permutation then LOFO importance, correlated groups and early stopping,
     whose decisions are checkpoints taken in the main Snakemake process. Through profiles/slurm as shipped plus
     ``--retries 1``, with round 0's train_model made to fail once."""
-    on_slurm, local = tmp_path / "slurm", tmp_path / "local"
-    for d in (on_slurm, local):
-        make_workdir(d, ON_SLURM, n_rows=ROWS)
+    on_slurm = tmp_path / "slurm"
+    budgets_workdir(on_slurm)
     env, _ = hook_env(tmp_path / "hook", fail_once=[FAIL_ONCE], base=_env())
 
-    # The local reference run overlaps with the SLURM run (which mostly waits for the scheduler).
+    # The local reference run (the session's shared budgets run, unless another test made it already) overlaps with
+    # the SLURM run (which mostly waits for the scheduler).
     start = time.strftime("%Y-%m-%dT%H:%M:%S")
     with ThreadPoolExecutor(1) as pool:
-        reference = pool.submit(snakemake, local, "-j", "1")
+        reference = pool.submit(budgets_run, tmp_path_factory)
         proc = slurm_snakemake(on_slurm, "--retries", "1", env=env)
-        reference = reference.result()
+        local, reference_output = reference.result()
     output = proc.stdout + proc.stderr
     paths = layout(on_slurm)
     run_dir = paths.root
@@ -347,7 +353,7 @@ def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_clust
     # The local run's jobs (its output lists each as "[local]rule x:" or "[local]checkpoint x:") are the jobs to do:
     # each went through sbatch on SLURM but the Snakefile's localrules and the elimination checkpoints, which never did.
     job_lines = r"^[ \t]*(?:local)?(?:rule|checkpoint) (\w+):$"
-    done = collections.Counter(re.findall(job_lines, reference.stdout + reference.stderr, re.M))
+    done = collections.Counter(re.findall(job_lines, reference_output, re.M))
     figure_jobs = sum(n for rule, n in done.items() if is_figures(rule))
     assert figure_jobs == len(SCHEDULE) + 1 and done["workbook"] == 1 and done["report_texts"] == 1, done
     assert done["hpo_rung"] >= 2 and done["importance_shard"] >= 2 and done["eliminate_000"] == 1, done
@@ -366,21 +372,7 @@ def test_every_budget_through_slurm_with_a_retry_matches_a_local_run(slurm_clust
     assert collections.Counter(jobs.values()) == ran, output[-4000:]
     assert "injected failure (once)" in output and "Trying to restart job" in output, output[-4000:]
 
-    # sacct knows exactly these jobs under this run's job name: all COMPLETED with exit code 0 but the first
-    # attempt of round 0's train_model, whose retry asked for twice its memory (the rules' mem_mb x attempt).
-    name = run_id(output)
-    rows = {r["JobID"]: r for r in sacct("-j", ",".join(jobs))}
-    assert set(rows) == set(jobs), rows
-    failed = [j for j, r in rows.items() if r["State"] != "COMPLETED"]
-    assert len(failed) == 1 and jobs[failed[0]] == "train_model", rows
-    assert rows[failed[0]]["State"] == "FAILED" and rows[failed[0]]["ExitCode"] != "0:0"
-    retry = min((j for j in jobs if jobs[j] == "train_model" and int(j) > int(failed[0])), key=int)
-    assert _mb(rows[retry]["ReqMem"]) == pytest.approx(2 * _mb(rows[failed[0]]["ReqMem"]), rel=0.01), rows
-    for j, r in rows.items():
-        assert (r["JobName"], r["Partition"]) == (name, "debug"), r
-        assert j in failed or (r["State"], r["ExitCode"]) == ("COMPLETED", "0:0"), r
-    assert {r["JobID"] for r in sacct(f"--name={name}", "-S", start)} == set(jobs)
-    assert squeue_ids(name) == []
+    assert_accounted_with_one_retry(output, jobs, start)
 
     # Round 0 searched in rungs, each rung's shards files of their own; round 1 searched the carried top 3.
     assert len(matching(paths.hpo_shard(0, 1, "*"))) == 2

@@ -23,7 +23,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import SMALL_CONFIG, layout, make_workdir, small_frame, snakemake
+from conftest import SMALL_CONFIG, TARGET, layout, make_workdir, small_frame, snakemake
 from _reliability import (ANY, RUN, assert_same_artifacts, files_under, hook_env, kill_mid_write, planned_jobs, run,
                           stale_temporaries, start)
 
@@ -190,7 +190,7 @@ def test_a_time_split_composes_with_every_budget(tmp_path):
 
     overrides = deep_update(BUDGETS, TIME)
     workdir = workdir_for(tmp_path, overrides)
-    snakemake(workdir, "-j", "2")
+    snakemake(workdir, "-j", "2", TARGET.file("selected"), TARGET.plot("split"))  # what it reads: no workbook
     run = layout(workdir)
     assert run.file("selected").is_file() and run.plot("split").is_file()
     results = read(workdir, "results", 0)
@@ -211,7 +211,7 @@ def test_an_angle_target_composes_with_a_group_split(tmp_path):
     df.to_csv(workdir / "data.csv", index=False)
     config = deep_update(ANGLE_CONFIG, {"split": {"method": "group", "group_column": "site"}})
     (workdir / "config.yaml").write_text(__import__("yaml").safe_dump(config, sort_keys=False))
-    snakemake(workdir, "-j", "2")
+    snakemake(workdir, "-j", "2", TARGET.file("rounds"))  # Parquet tables only: no figure or workbook
     split = read(workdir, "split")
     per_site = pd.DataFrame({"site": df["site"], "set": split["set"], "fold": split["fold"]}).groupby("site")
     assert per_site["set"].nunique().max() == 1 and per_site["fold"].nunique().max() == 1

@@ -277,6 +277,16 @@ def eliminate_params(b, r):
             "code": script_code("eliminate")}
 
 
+def eliminate_job(b, r):
+    """Everything the elimination after round r of branch b declares, for its two declarations in rounds.smk (a rule,
+    or with early stopping a checkpoint): its name, input, output, log, params and resources."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(name=eliminate_rule(b, r), input=eliminate_inputs(b, r), output=eliminate_outputs(b, r),
+                           log=b.layout.log("eliminate", r), params=eliminate_params(b, r),
+                           resources={"mem_mb": 1000, "runtime": 5})
+
+
 def hpo_rung_paths(b, r, g):
     """The shards of rung g of round r's search (rung 0's directly under hpo/)."""
     return [b.layout.hpo_shard(r, g, s) for s in range(b.hpo_shards[int(r)][g])]

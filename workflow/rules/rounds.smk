@@ -94,29 +94,30 @@ rule importance_shard:
 # Elimination writes the next round's features.parquet, so each round (of each repeat) has a rule of its own (a
 # rule's outputs share its wildcards, and round r + 1 cannot be written as a wildcard of round r). With early stopping
 # (rfe.stop) each is a checkpoint whose decision (round_<r>/stop.parquet) adds the next round's jobs, or not
-# (ran_rounds in common.smk): no fit after a stop. A rule and a checkpoint are declared by different keywords, hence
-# two blocks.
+# (ran_rounds in common.smk): no fit after a stop. A rule and a checkpoint are declared by different keywords, and
+# `use rule` cannot turn one into the other (Snakemake 9 declares every rule it derives as a plain rule), hence two
+# blocks; everything they declare is one definition, eliminate_job (common.smk), so they cannot drift apart.
 for b in ELIMINATIONS:
     for r in b.rounds:
+        job = eliminate_job(b, r)
         if not STOP:
 
             rule:
                 name:
-                    eliminate_rule(b, r)
+                    job.name
                 input:
-                    **eliminate_inputs(b, r),
+                    **job.input,
                 output:
-                    **eliminate_outputs(b, r),
+                    **job.output,
                 log:
-                    b.layout.log("eliminate", r),
+                    job.log,
                 params:
-                    **eliminate_params(b, r),
+                    **job.params,
                 localrule: True  # bookkeeping of a second: on a cluster, the head node runs it
                 priority: CHAIN_PRIORITY
                 threads: 1
                 resources:
-                    mem_mb=1000,
-                    runtime=5,
+                    **job.resources,
                 conda:
                     ENV_MODEL
                 script:
@@ -126,21 +127,20 @@ for b in ELIMINATIONS:
 
             checkpoint:
                 name:
-                    eliminate_rule(b, r)
+                    job.name
                 input:
-                    **eliminate_inputs(b, r),
+                    **job.input,
                 output:
-                    **eliminate_outputs(b, r),
+                    **job.output,
                 log:
-                    b.layout.log("eliminate", r),
+                    job.log,
                 params:
-                    **eliminate_params(b, r),
+                    **job.params,
                 localrule: True
                 priority: CHAIN_PRIORITY
                 threads: 1
                 resources:
-                    mem_mb=1000,
-                    runtime=5,
+                    **job.resources,
                 conda:
                     ENV_MODEL
                 script:
