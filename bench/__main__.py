@@ -132,6 +132,8 @@ TOOLS = {
              " (bench/seed.py)", _tool("seed")),
     "cache": ("the cache between runs: a first run, then rfe.select and rfe.step changed (bench/cache.py)",
               _tool("cache")),
+    "estimate": ("the plan's wall-time estimate against real runs of different shapes at -j 2; --cases, --reuse"
+                 " (bench/estimate.py)", _tool("estimate")),
     "cuts": ("each cut of the per-round overhead: the same runs at successive commits, `cuts COMMIT ...`"
              " (bench/cuts.py)", _tool("cuts")),
     "versus": ("`versus mlxtend DIR` / `versus perfit DIR`: one side of the mlxtend comparison, or the cost of one fit"
