@@ -118,7 +118,8 @@ def _workbook(a: dict, b: dict, rel: str) -> tuple[list[str], list[str]]:
         x, y = a[sheet], b[sheet]
         if sheet == "Config":  # settings renamed or added: compare the rows both have, list the others
             x, y = x.set_index("key")["value"], y.set_index("key")["value"]
-            x.index = [_renamed_key(k) for k in x.index]
+            # a key is renamed only in a tree from before the rename (one that has no key of the new name yet)
+            x.index = [k if _renamed_key(k) in set(x.index) else _renamed_key(k) for k in x.index]
             only_old, only_new = sorted(set(x.index) - set(y.index)), sorted(set(y.index) - set(x.index))
             both = [k for k in x.index if k in y.index]
             differ = [k for k in both if x[k] != y[k] and not (pd.isna(x[k]) and pd.isna(y[k]))]
