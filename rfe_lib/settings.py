@@ -193,14 +193,17 @@ class Settings:
     PLAN_FREE: ClassVar[tuple[tuple[str, ...], ...]] = (("run_name",), ("rfe", "select"))
 
     @classmethod
-    def from_config(cls, config: dict, written: bool = False) -> "Settings":
+    def from_config(cls, config: dict, written: bool = False, fill: bool = False) -> "Settings":
         """Check ``config`` against the schema, fill in its defaults (one pass), and build the settings (the
         cross-key rules of :meth:`check` are checked too). ``written``: ``config`` is the file as the user wrote it
         (the workflow's), so the rules about which keys it writes are checked too; not for a resolved config
-        (:meth:`to_config`), which has every key."""
+        (:meth:`to_config`), which has every key. ``fill``: fill the defaults into ``config`` too, in place, as
+        Snakemake's ``validate`` does (the workflow's config, which the workbook's Config sheet lists)."""
         from .schema import with_defaults
 
         full = with_defaults(config, written=written)
+        if fill:
+            config.update(full)
         hints = typing.get_type_hints(cls)
         values = {}
         for f in dataclasses.fields(cls):

@@ -102,7 +102,7 @@ def test_a_plan_rule_is_refused_by_the_real_command_with_nothing_written(tmp_pat
 
     config.write_text(yaml.safe_dump(config_of(overrides)))
     proc = snakemake(tmp_path, "-n", check=False)
-    assert proc.returncode != 0 and message in proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not (tmp_path / RESULTS).exists()
     plan_cache = tmp_path / ".snakemake" / "rfe-plan"

@@ -35,8 +35,7 @@ from rfe_lib.plan.text import describe_repeats  # noqa: E402
 try:
     # The config's one validation: every problem in plain words (as written, so that rules about which keys a file
     # writes can be checked), the schema's defaults filled in, the cross-key rules (Settings.check).
-    SETTINGS = Settings.from_config(config, written=True)
-    config.update(SETTINGS.to_config())  # the config with its defaults (the workbook's Config sheet shows it)
+    SETTINGS = Settings.from_config(config, written=True, fill=True)  # fill: the workbook's Config sheet lists config
     REPEATS = SETTINGS.rfe.repeats
     # Repeats (rfe.repeats > 1): each repeat is a run of its own (its split seed is split.seed + i) in
     # results/<run>/repeat_<i>/, and a final search and fit on every non-test row in results/<run>/final/.
