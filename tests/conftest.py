@@ -307,11 +307,18 @@ def small_run(tmp_path_factory):
 
 
 # ---------------------------------------------------------------- parallel test processes (pytest-xdist)
-# `pytest` runs the tests in one process per CPU (pyproject: -n auto --dist loadfile, in collection order): most of
-# the suite waits on Snakemake subprocesses and the SLURM test on the scheduler, so two processes share two cores well.
+# `pytest` runs the tests in one process per CPU plus one (pyproject: -n auto --dist loadfile, in collection order;
+# pytest_xdist_auto_num_workers): most of the suite waits on Snakemake subprocesses and the SLURM test on the scheduler.
 # Each module runs whole in one process, so that its module-scoped runs are made once. Session-scoped runs (small_run)
 # are made once per process that needs them; _reliability.baseline() once for all of them (a file lock).
 # (Not --dist loadgroup: pytest-xdist 3.8 cannot rename the tests of a group under pytest 9.2, so it ignores groups.)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one test process per CPU, and one more for the SLURM module, which spends most of its 8 minutes
+    waiting for the scheduler (about 100 of its 500 seconds on a CPU): with one process per CPU, the cores idled
+    while it waited (the whole suite used 1.3 of 2 cores)."""
+    return (os.cpu_count() or 1) + 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # the SLURM module first: the longest, and it mostly waits
