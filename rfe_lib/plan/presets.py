@@ -89,6 +89,13 @@ def apply(settings, hpo: dict, rfe: dict):
                                rfe=dataclasses.replace(settings.rfe, **rfe))
 
 
+def round_size(plan, r: int) -> float:
+    """A fit of round ``r`` in round 0's fits: the calibration's fixed part, the rest in proportion to the features
+    (1.0 when the plan did not measure the column share)."""
+    fixed = getattr(plan, "column_fixed_share", None)
+    return 1.0 if fixed is None else fixed + (1 - fixed) * plan.schedule[r] / plan.schedule[0]
+
+
 def waves(plan, settings, cpus: int) -> list[tuple[float, int]]:
     """The run's job waves in order: (work, jobs) each, with shards cut for ``cpus`` CPUs as ``auto`` would cut
     them. Work is in round-0 fits: fit-equivalents, each weighted by its round's size when the plan measured how
@@ -99,11 +106,9 @@ def waves(plan, settings, cpus: int) -> list[tuple[float, int]]:
 
     strategy = search_strategy(settings, plan)
     folds = plan.n_folds
-    fixed = getattr(plan, "column_fixed_share", None)
     out = [(0.0, 1)] * DATA_WAVES
     for r, (n, method) in enumerate(zip(plan.schedule, round_methods(settings, plan.schedule))):
-        # a fit of round r, in round 0's fits: the calibration's fixed part, the rest in proportion to the features
-        size = 1.0 if fixed is None else fixed + (1 - fixed) * n / plan.schedule[0]
+        size = round_size(plan, r)
         for rung in strategy.rungs(r):
             jobs = resolve_shards(settings.hpo.shards, rung.n_candidates, cpus, folds)
             out.append((rung.n_candidates * rung.resource_fraction * folds * size, jobs))

@@ -23,7 +23,7 @@ from rfe_lib.importance import methods_title, round_methods  # noqa: E402
 from rfe_lib.layout import Layout  # noqa: E402
 from rfe_lib.plan import make_plan  # noqa: E402
 from rfe_lib.plan.estimate import estimate_from_benchmarks  # noqa: E402
-from rfe_lib.plan.presets import Machine, budget_plan, wall_seconds, waves  # noqa: E402
+from rfe_lib.plan.presets import Machine, budget_plan, round_size, wall_seconds, waves  # noqa: E402
 from rfe_lib.plan.text import describe  # noqa: E402
 from rfe_lib.schedule import resolve_shards  # noqa: E402
 from rfe_lib.report.texts import run_facts, template_name  # noqa: E402
@@ -155,10 +155,9 @@ def job_fits(key, work=False):
     fits = {}
     for b in BRANCHES.values():
         branch = {"branch": b.name} if b.name else {}
-        fixed = b.plan.column_fixed_share
         for r in b.rounds:
             at = {**branch, "r": f"{r:03d}"}
-            size = 1.0 if not work or fixed is None else fixed + (1 - fixed) * b.plan.schedule[r] / b.plan.schedule[0]
+            size = round_size(b.plan, r) if work else 1.0
             for g, rung in enumerate(b.rungs[r]):
                 n = b.hpo_shards[r][g]
                 share = rung.resource_fraction * size if work else 1
