@@ -127,11 +127,12 @@ def wall_seconds(wave_list, seconds_per_fit: float, machine: Machine) -> float:
     return total
 
 
-def presets(plan, settings, cpus: int, machines: list[Machine]) -> list[Preset]:
+def presets(plan, settings, cpus: int, machines: list[Machine], first_only: bool = False) -> list[Preset]:
     """The presets of :data:`PRESETS` that the run's grid allows (random search only when the grid has more
     configurations than ``hpo.random.n_candidates``), each with ``rfe.importance: auto`` after it when that makes
     fewer importance fits; their fits from :func:`rfe_lib.plan.fits.round_fits` and their wall time on each of
-    ``machines`` (``cpus``: the CPU count ``auto`` shards are cut for on this invocation)."""
+    ``machines`` (``cpus``: the CPU count ``auto`` shards are cut for on this invocation). ``first_only``: the
+    exhaustive preset alone (whether the table is worth showing: the other presets' strategies are not built)."""
     from ..importance import round_methods
     from .fits import round_fits, totals
 
@@ -162,6 +163,8 @@ def presets(plan, settings, cpus: int, machines: list[Machine]) -> list[Preset]:
             out.append(Preset(name=label, hpo=dict(hpo), rfe=rfe, settings=s, fits=int(t["fits"]),
                               fit_equivalents=float(t["total"]), waves=len(waves(plan, s, cpus)),
                               cpu_seconds=None if spf is None else spf * t["total"], wall=wall))
+            if first_only:
+                return out
     return out
 
 
@@ -230,9 +233,13 @@ def budget_plan(plan, settings, cores: int, cpus: int, on_cluster: bool = False,
         if b.cores is not None or on_cluster:  # else the box is the table's first column, -j cores here
             machines.append(box)
             index = len(machines) - 1
-    table = presets(plan, settings, cpus, machines)
+    # Without a box, the table is shown only above SHOW_ABOVE: the exhaustive preset first tells whether (building
+    # the other presets' strategies imports the estimator, about half a CPU-second at every Snakemake start).
+    table = presets(plan, settings, cpus, machines, first_only=box is None)
     exhaustive = table[0].wall[0] if table and table[0].wall[0] is not None else None
     show = box is not None or (exhaustive is not None and exhaustive > SHOW_ABOVE)
+    if box is None and show:
+        table = presets(plan, settings, cpus, machines)
     if box is None:
         text = ("  presets (the exhaustive search would take about " + human(exhaustive) + f" on {cores} cores):\n"
                 + render(table, machines)) if show else ""
