@@ -42,6 +42,34 @@ class Grid:
         return names
 
 
+def grid_neighbors(grid, config_id: int) -> list[int]:
+    """The ids of the configurations one step away from ``config_id`` along one parameter of its (sub-)grid: the
+    value listed just before it, then just after, parameter by parameter in sorted order; without sklearn.
+
+    Ids follow ``ParameterGrid``: sub-grids one after another; within one, its keys sorted and the last varying
+    fastest. A parameter with one value has no neighbours; nor do values of other sub-grids."""
+    offset = 0
+    for g in grid_list(grid):
+        keys = sorted(g)
+        sizes = [len(g[k]) for k in keys]
+        total = 1
+        for n in sizes:
+            total *= n
+        if config_id >= offset + total:
+            offset += total
+            continue
+        strides = [1] * len(keys)
+        for j in range(len(keys) - 2, -1, -1):
+            strides[j] = strides[j + 1] * sizes[j + 1]
+        local = config_id - offset
+        out = []
+        for stride, n in zip(strides, sizes):
+            index = local // stride % n
+            out += [offset + local + d * stride for d in (-1, 1) if 0 <= index + d < n]
+        return out
+    raise IndexError(f"config id {config_id} is outside a grid of {offset} configurations")
+
+
 def grid_size(grid) -> int:
     """Number of configurations of a grid spec (dict of lists or list of dicts), computed without sklearn."""
     total = 0

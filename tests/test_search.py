@@ -217,7 +217,14 @@ def test_carry_searches_the_previous_rounds_best_and_refreshes():
                              "mean": [1.0, 5.0, 0.5, 4.0, 0.5, None, 9.0, 8.0],
                              "error": [None, None, None, None, None, "boom", None, None]})
     assert ranking(previous) == [3, 1, 2, 4, 0]
-    assert s.pool(1, previous) == [3, 1, 2]
+    # the best (3), its neighbours on the grid (alphas 2 and 4), then the ranking: the best 3 of these
+    assert s.pool(1, previous) == [3, 2, 4]
+    # the failed configuration 5 is a neighbour of 4 but is not carried; a never-scored neighbour (6) may be
+    previous_4 = previous.assign(mean=[1.0, 5.0, 0.5, 4.0, 0.5, None, 9.0, 0.1], rung=[0, 0, 0, 0, 1, 0, 1, 1])
+    assert ranking(previous_4) == [3, 4, 1, 2, 0]
+    assert s.pool(1, previous_4) == [3, 2, 4]
+    previous_5 = previous.assign(config_id=[0, 1, 2, 3, 4, 5, 1, 4])
+    assert ranking(previous_5)[:2] == [4, 1] and s.pool(1, previous_5) == [4, 3, 1]
     assert s.pool(3, previous) == list(range(9))  # a refresh round searches fully
     auto = strategy({"search": "halving", "grid": {"alpha": ALPHAS * 1}, "carry": {}}, 200,
                     model={"estimator": "sklearn.linear_model.Ridge", "params": {}})
@@ -230,6 +237,35 @@ def test_carry_searches_the_previous_rounds_best_and_refreshes():
     assert [(g.n_candidates, g.resource_fraction) for g in halving.rungs(3)] == [
         (27, pytest.approx(1 / 9)), (9, pytest.approx(1 / 3)), (3, 1.0)]
     assert halving.fits(1, 5) == {"fits": 45, "fit_equivalents": 45.0, "exhaustive": 135}
+
+
+def test_a_carried_pool_is_the_best_its_grid_neighbours_then_the_ranking():
+    """Recomputed from ParameterGrid: a neighbour differs from the best in one parameter, by one listed value."""
+    from rfe_lib.grid import grid_neighbors
+    from rfe_lib.search.base import carried_pool
+
+    grid = [{"learning_rate": [0.03, 0.1, 0.3], "max_leaf_nodes": [4, 8, 16], "l2": [0.0, 1.0]}, {"alpha": [1, 2]}]
+    configs = list(ParameterGrid(grid))
+
+    def one_step(a, b):
+        if set(a) != set(b):
+            return False
+        sub = next(g for g in grid if set(g) == set(a))
+        steps = [abs(sub[k].index(a[k]) - sub[k].index(b[k])) for k in a]
+        return sorted(steps) == [0] * (len(steps) - 1) + [1]
+
+    for i, c in enumerate(configs):
+        assert sorted(grid_neighbors(grid, i)) == [j for j, d in enumerate(configs) if one_step(c, d)], c
+    best = configs.index({"learning_rate": 0.1, "max_leaf_nodes": 8, "l2": 1.0})  # in the middle: 5 neighbours
+    ranked = [best, 0, 17, 3]
+    neighbours = [j for j, d in enumerate(configs) if one_step(configs[best], d)]
+    pool = carried_pool(ranked, grid, 8)
+    assert pool[0] == best and sorted(pool[1:6]) == neighbours and pool[6:] == [0, 17]
+    assert carried_pool(ranked, grid, 3)[0] == best and len(carried_pool(ranked, grid, 3)) == 3
+    # a neighbour that the previous round scored and saw fail is left out
+    failed = neighbours[0]
+    assert failed not in carried_pool(ranked, grid, 9, failed={*ranked, failed})
+    assert carried_pool([18], grid, 4) == [18, 19]  # the second sub-grid: alpha 1's one neighbour, nothing else ranked
 
 
 def test_grid_edges_name_the_parameter_and_the_edge():
@@ -299,10 +335,14 @@ def test_a_halving_run_recomputed_from_its_own_split(halving_run):
     first = sorted(range(9), key=lambda c: (means[(0, c)], c))
     assert sorted(res.loc[res["rung"] == 1, "config_id"]) == sorted(first[: (res["rung"] == 1).sum()])
     assert (res["rung"] == 1).sum() == 3
-    # round 1 carries round 0's best 3 (the last rung first); round 2 searches fully again (refresh: 2)
+    # round 1 carries round 0's best (the last rung first) and its neighbours on the grid, 3 in all: one step of
+    # learning_rate down and up, then of max_leaf_nodes; round 2 searches fully again (refresh: 2)
     r1 = pd.read_parquet(run.round_file(1, "results"))
     ranked = res[res["error"].isna()].sort_values(["rung", "mean", "config_id"], ascending=[False, True, True])
-    expected = ranked.drop_duplicates("config_id")["config_id"].tolist()[:3]  # each config at its last rung
+    best = configs[ranked["config_id"].iloc[0]]
+    steps = [{**best, k: GRID[k][GRID[k].index(best[k]) + d]} for k in sorted(GRID) for d in (-1, 1)
+             if 0 <= GRID[k].index(best[k]) + d < len(GRID[k])]
+    expected = [configs.index(best)] + [configs.index(c) for c in steps][:2]
     assert sorted(r1.loc[r1["rung"] == 0, "config_id"]) == sorted(expected)
     # ... and scores them on the full resource in one rung (issue 19: no halving over a carried pool), each
     # per-fold loss recomputed with plain scikit-learn on round 1's features and every fitting row of each fold

@@ -12,7 +12,7 @@ of the full resource. ``min_resources: auto`` makes rung 0 meaningful: a ``facto
 for rows at least 200 of them.
 
 Halving runs only in rounds that search fully. A round of ``hpo.carry`` scores its carried pool (the previous round's
-best few) on the full resource in one rung, as the grid search would (issue 19): the pool is already a short list
+best, its grid neighbours and the next best: :func:`rfe_lib.search.base.carried_pool`) on the full resource in one rung, as the grid search would (issue 19): the pool is already a short list
 of good configurations, and ranking it after a few trees or on a few rows favours the fast learners (the largest
 learning rate), which drifted the elimination path in the budget benchmark.
 """
