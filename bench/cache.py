@@ -1,4 +1,5 @@
-"""The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml] [--step 3]``.
+"""The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml | --dataset meats]
+[--first-step S] [--step 3]``.
 
 Four real runs at ``-j 2`` in ``bench/out/work/cache-<config>/``, in order (``--only`` picks some):
 
@@ -34,16 +35,26 @@ def _jobs(run: Path) -> tuple[int, int]:
     return restored, computed
 
 
-def measure(configfile: Path, step: int, only: list[str] | None = None) -> list[dict]:
+def base_of(configfile: Path | None, dataset: str | None) -> tuple[str, dict]:
+    """(name, config) of the first run: a config file, or a budget benchmark table's part-B configuration (the grid
+    of 4 configurations, LOFO: ``bench/budget.py``), e.g. ``meats`` (100 features)."""
+    if dataset:
+        from .budget import GRID_B, base_config
+
+        return dataset, base_config(dataset, "first", GRID_B)
     import yaml
 
-    workdir = OUT / "work" / f"cache-{configfile.stem}"
+    base = yaml.safe_load(configfile.read_text())
+    base["data"]["path"] = str((REPO / base["data"]["path"]).resolve())
+    return configfile.stem, base
+
+
+def measure(name: str, base: dict, step: float, only: list[str] | None = None) -> list[dict]:
+    workdir = OUT / "work" / f"cache-{name}"
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     cache = workdir / "cache"
-    base = yaml.safe_load(configfile.read_text())
-    base["data"]["path"] = str((REPO / base["data"]["path"]).resolve())
     other = "one_se" if base["rfe"].get("select", "best") == "best" else "best"
     runs = [("first", {}, cache), ("select", {"select": other}, cache), ("step", {"step": step}, cache),
             ("step_nocache", {"step": step}, "off")]
@@ -89,12 +100,20 @@ def table(rows: list[dict]) -> str:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench cache", description=__doc__.splitlines()[0])
     ap.add_argument("--configfile", type=Path, default=REPO / "config" / "round.yaml")
-    ap.add_argument("--step", type=int, default=3, help="rfe.step of the third and fourth runs")
+    ap.add_argument("--dataset", choices=["meats", "chem_proc_yield", "bikeshare"],
+                    help="instead of --configfile: a budget table's configuration (bench/budget.py, part B's grid)")
+    ap.add_argument("--step", type=float, default=3, help="rfe.step of the third and fourth runs (a count, or a "
+                    "fraction below 1)")
+    ap.add_argument("--first-step", type=float, help="rfe.step of the first two runs (default: the config's)")
     ap.add_argument("--only", nargs="+", choices=["first", "select", "step", "step_nocache"],
                     help="run only these (in the order above; 'first' fills the cache the others read)")
     args = ap.parse_args(argv)
     print(f"running the workflow from a snapshot: {common.snapshot()}", flush=True)  # immune to edits meanwhile
-    rows = measure(args.configfile.resolve(), args.step, args.only)
+    name, base = base_of(args.configfile.resolve(), args.dataset)
+    if args.first_step:
+        base["rfe"]["step"] = int(args.first_step) if args.first_step >= 1 else args.first_step
+    step = int(args.step) if args.step >= 1 else args.step
+    rows = measure(name, base, step, args.only)
     text = table(rows)
-    (OUT / f"cache-{args.configfile.stem}.md").write_text(text + "\n")
+    (OUT / f"cache-{name}.md").write_text(text + "\n")
     print(text)
