@@ -289,10 +289,10 @@ class Settings:
                 "there is nothing to eliminate. Lower rfe.min_features or add features."
             )
 
-    def check_search(self, n_configs: int, min_fit_rows: int | None = None) -> None:
+    def check_search(self, n_configs: int, min_fit_rows: int | None = None, accepted: dict | None = None) -> None:
         """The search's rules (part of :meth:`check`): ``hpo.random`` against the grid and ``hpo.max_configs``;
         with ``min_fit_rows`` (the data's), ``hpo.halving`` against the estimator, the grid and the data (this
-        imports the estimator). :func:`rfe_lib.search.search_strategy` runs them too, for settings made without
+        imports the estimator, unless ``accepted`` gives its parameters and defaults: the plan's record). :func:`rfe_lib.search.search_strategy` runs them too, for settings made without
         :meth:`check` (the budget presets). Only ``hpo.carry.top`` is checked by the strategy itself, against its
         pool (:meth:`rfe_lib.search.SearchStrategy.pool_len`, the pool size's one definition)."""
         h = self.hpo
@@ -305,14 +305,14 @@ class Settings:
                 raise RFEError(f"hpo.random.n_candidates ({n}) is above hpo.max_configs ({h.max_configs}): lower it, "
                                "or raise hpo.max_configs in the config file if you mean it")
         if h.search == "halving" and min_fit_rows is not None:
-            self._check_halving(min_fit_rows)
+            self._check_halving(min_fit_rows, accepted)
 
-    def _check_halving(self, min_fit_rows: int) -> None:
+    def _check_halving(self, min_fit_rows: int, accepted: dict | None = None) -> None:
         from .grid import grid_list
         from .search.halving import ITERATION_PARAMS, full_resource
 
         spec = self.model_spec()
-        resource, full, unit, accepted = full_resource(self.hpo, spec, min_fit_rows)
+        resource, full, unit, accepted = full_resource(self.hpo, spec, min_fit_rows, accepted)
         if resource != "n_samples":
             short = spec.estimator.rpartition(".")[2]
             if resource not in accepted:

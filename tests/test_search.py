@@ -268,6 +268,27 @@ def test_a_carried_pool_is_the_best_its_grid_neighbours_then_the_ranking():
     assert carried_pool([18], grid, 4) == [18, 19]  # the second sub-grid: alpha 1's one neighbour, nothing else ranked
 
 
+def test_halving_takes_the_estimators_defaults_from_the_plans_record_without_importing_it():
+    """Every parse after the first reads the plan from its cache: halving's resource then comes from the plan's record
+    of the estimator's parameters, and the estimator's library is not imported (about a CPU-second per parse)."""
+    import dataclasses
+
+    from rfe_lib.plan import estimator_params, known_params
+    from rfe_lib.search.halving import full_resource
+
+    spec = model_spec("sklearn.ensemble.HistGradientBoostingRegressor")
+    record = estimator_params(spec)
+    assert record["params"]["max_iter"] == HistGradientBoostingRegressor().max_iter
+    assert known_params(SimpleNamespace(estimator_params=record), spec) == record["params"]
+    assert known_params(SimpleNamespace(estimator_params=record), model_spec("sklearn.linear_model.Ridge")) is None
+    assert known_params(SimpleNamespace(), spec) is None  # a plan cached before the record existed
+    hpo = settings_of({"hpo": {"search": "halving"}}).hpo
+    ghost = dataclasses.replace(spec, estimator="nowhere_to_import.Booster")  # importing it would fail
+    assert full_resource(hpo, ghost, 500, record["params"])[:2] == ("max_iter", 100)
+    with pytest.raises(RFEError, match="nowhere_to_import"):  # without the record it imports the estimator
+        full_resource(hpo, ghost, 500)
+
+
 def test_grid_edges_name_the_parameter_and_the_edge():
     best = pd.DataFrame({"params": [json.dumps({"alpha": 1000.0, "fit_intercept": True, "tol": 0.001})]})
     grid = {"alpha": [10.0, 100.0, 1000.0], "fit_intercept": [True, False], "tol": [1e-4, 1e-3]}

@@ -32,6 +32,10 @@ class Plan:
     set_sizes: dict | None = None   # rows per set of the split (train, val, test, and gap for a time split's gap)
     fold_sizes: list | None = None  # [fitting rows, held-out rows] of each CV fold
     column_fixed_share: float | None = None  # calibration: the share of a fit's time that fewer columns keep
+    # the estimator's parameters and defaults ({"estimator": path, "params": {...}}, defaults as JSON scalars or
+    # their repr): a parse from the cached plan (a rerun, every cluster job) checks halving's resource without
+    # importing the estimator's library (about a CPU-second)
+    estimator_params: dict | None = None
 
     @property
     def n_rounds(self) -> int:
@@ -58,6 +62,23 @@ def _check_data(settings, spec):
     rows, kept = validate_table(df, spec)
     raise_for_errors(rows, spec.path)
     return df, rows, kept
+
+
+def estimator_params(spec) -> dict:
+    """:attr:`Plan.estimator_params` of the model ``spec``."""
+    from ..boosting import accepted_params
+    from ..models import import_estimator
+
+    accepted = accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
+    scalar = (bool, int, float, str, type(None))
+    return {"estimator": spec.estimator,
+            "params": {k: v if isinstance(v, scalar) else repr(v) for k, v in accepted.items()}}
+
+
+def known_params(plan, spec) -> dict | None:
+    """The estimator's parameters and defaults from ``plan`` when it recorded them for ``spec``'s estimator."""
+    recorded = getattr(plan, "estimator_params", None)
+    return recorded["params"] if recorded and recorded.get("estimator") == spec.estimator else None
 
 
 def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
@@ -100,6 +121,7 @@ def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
         min_fit_rows=min_fit_rows, warnings=warnings,
         set_sizes={k: int(v) for k, v in split["set"].value_counts().items()},
         fold_sizes=[[len(fit), len(held)] for fit, held in folds],
+        estimator_params=estimator_params(mspec),
     )
     search = search_strategy(settings, plan)  # built once: the workflow's branch gets this same object
     plan.seconds_per_fit, plan.column_fixed_share = calibrate(settings, mspec, df, fmap, plan.min_fit_rows)

@@ -49,7 +49,7 @@ class HalvingSearch(SearchStrategy):
     def fields_of(cls, hpo, n_configs: int, data: dict) -> dict:
         h = hpo.halving
         factor = h["factor"]
-        resource, max_res, _, _ = full_resource(hpo, data["model"], data["min_fit_rows"])
+        resource, max_res, _, _ = full_resource(hpo, data["model"], data["min_fit_rows"], data.get("accepted"))
         min_res = h["min_resources"]
         if min_res == "auto":
             min_res = max(1, math.floor(max_res / factor ** 2))
@@ -88,18 +88,19 @@ def smallest_pool(hpo) -> int:
     return math.ceil(hpo.halving["factor"] ** 2)
 
 
-def full_resource(hpo, spec, min_fit_rows: int) -> tuple[str, object, str, dict | None]:
+def full_resource(hpo, spec, min_fit_rows: int, accepted: dict | None = None) -> tuple[str, object, str, dict | None]:
     """``(resource, full value, unit, accepted)`` of ``hpo.halving.resource`` for the model ``spec``: ``auto``
     resolved; the full value is the fitting rows of the smallest fold (``min_fit_rows``) for ``n_samples``, else the
     parameter's value (``model.params``, or the estimator's default; None when the estimator has no such parameter);
-    ``accepted``: the estimator's parameters and defaults (None for ``n_samples``). Judged by
+    ``accepted``: the estimator's parameters and defaults (None for ``n_samples``; given, as the plan records them,
+    the estimator is not imported). Judged by
     :meth:`rfe_lib.settings.Settings.check`, which refuses a resource halving cannot use."""
     resource = hpo.halving["resource"]
     if resource == "auto":
-        resource = _iteration_param(spec) or "n_samples"
+        resource = _iteration_param(spec, accepted) or "n_samples"
     if resource == "n_samples":
         return resource, min_fit_rows, "rows (the fitting rows of the smallest fold)", None
-    accepted = _accepted(spec)
+    accepted = _accepted(spec) if accepted is None else accepted
     return resource, spec.params.get(resource, accepted.get(resource)), f"(the estimator's {resource})", accepted
 
 
@@ -110,12 +111,12 @@ def _accepted(spec) -> dict:
     return accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
 
 
-def _iteration_param(spec) -> str | None:
+def _iteration_param(spec, accepted: dict | None = None) -> str | None:
     """The estimator's parameter that counts boosting or bagging iterations (an integer: Ridge's ``max_iter``, a
     solver's limit that defaults to None, is not one)."""
     from ..boosting import library_of
 
-    accepted = _accepted(spec)
+    accepted = _accepted(spec) if accepted is None else accepted
     lib = library_of(spec.estimator)
     for name in (lib.trees,) if lib else ITERATION_PARAMS:
         value = spec.params.get(name, accepted.get(name))
