@@ -1,4 +1,4 @@
-"""The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml | --dataset meats]
+"""The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml | --dataset meats | --wide ROWS FEATURES]
 [--first-step S] [--step 3]``.
 
 Four real runs at ``-j 2`` in ``bench/out/work/cache-<config>/``, in order (``--only`` picks some):
@@ -35,13 +35,25 @@ def _jobs(run: Path) -> tuple[int, int]:
     return restored, computed
 
 
-def base_of(configfile: Path | None, dataset: str | None) -> tuple[str, dict]:
-    """(name, config) of the first run: a config file, or a budget benchmark table's part-B configuration (the grid
-    of 4 configurations, LOFO: ``bench/budget.py``), e.g. ``meats`` (100 features)."""
-    if dataset:
+def base_of(configfile: Path | None, dataset: str | None, wide: list[int] | None = None) -> tuple[str, dict]:
+    """(name, config) of the first run: a config file; a budget benchmark table's part-B configuration (the grid
+    of 4 configurations, LOFO: ``bench/budget.py``), e.g. ``meats`` (100 features); or (``wide``: rows, features)
+    the same settings on a synthetic table of that shape (``common.make_data``: 20 informative columns, 3 angles),
+    where a fit's time grows with its columns, as on the seed's workload."""
+    if dataset or wide:
         from .budget import GRID_B, base_config
 
-        return dataset, base_config(dataset, "first", GRID_B)
+        config = base_config(dataset or "meats", "first", GRID_B)
+        if not wide:
+            return dataset, config
+        rows, features = wide
+        name = f"wide_{rows}x{features}"
+        path = OUT / "data" / f"{name}.parquet"
+        part = common.make_data(path, rows, features - 3, n_angles=3)
+        config["data"].update(path=str(path), target="target", drop=[])
+        config["features"].update(cyclic={}, angles=part["features"]["angles"])
+        config["plots"]["target_unit"] = "target"
+        return name, config
     import yaml
 
     base = yaml.safe_load(configfile.read_text())
@@ -102,6 +114,8 @@ def main(argv=None) -> None:
     ap.add_argument("--configfile", type=Path, default=REPO / "config" / "round.yaml")
     ap.add_argument("--dataset", choices=["meats", "chem_proc_yield", "bikeshare"],
                     help="instead of --configfile: a budget table's configuration (bench/budget.py, part B's grid)")
+    ap.add_argument("--wide", nargs=2, type=int, metavar=("ROWS", "FEATURES"),
+                    help="instead of --configfile: a synthetic table of this shape with --dataset's settings")
     ap.add_argument("--step", type=float, default=3, help="rfe.step of the third and fourth runs (a count, or a "
                     "fraction below 1)")
     ap.add_argument("--first-step", type=float, help="rfe.step of the first two runs (default: the config's)")
@@ -109,7 +123,7 @@ def main(argv=None) -> None:
                     help="run only these (in the order above; 'first' fills the cache the others read)")
     args = ap.parse_args(argv)
     print(f"running the workflow from a snapshot: {common.snapshot()}", flush=True)  # immune to edits meanwhile
-    name, base = base_of(args.configfile.resolve(), args.dataset)
+    name, base = base_of(args.configfile.resolve(), args.dataset, args.wide)
     if args.first_step:
         base["rfe"]["step"] = int(args.first_step) if args.first_step >= 1 else args.first_step
     step = int(args.step) if args.step >= 1 else args.step
