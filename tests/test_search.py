@@ -273,7 +273,8 @@ def test_halving_takes_the_estimators_defaults_from_the_plans_record_without_imp
     of the estimator's parameters, and the estimator's library is not imported (about a CPU-second per parse)."""
     import dataclasses
 
-    from rfe_lib.plan import estimator_params, known_params
+    from rfe_lib.plan import estimator_params
+    from rfe_lib.search import known_params
     from rfe_lib.search.halving import full_resource
 
     spec = model_spec("sklearn.ensemble.HistGradientBoostingRegressor")

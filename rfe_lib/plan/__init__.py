@@ -75,12 +75,6 @@ def estimator_params(spec) -> dict:
             "params": {k: v if isinstance(v, scalar) else repr(v) for k, v in accepted.items()}}
 
 
-def known_params(plan, spec) -> dict | None:
-    """The estimator's parameters and defaults from ``plan`` when it recorded them for ``spec``'s estimator."""
-    recorded = getattr(plan, "estimator_params", None)
-    return recorded["params"] if recorded and recorded.get("estimator") == spec.estimator else None
-
-
 def make_plan(settings, cache_dir: str | os.PathLike | None = None) -> Plan:
     """Validate the run and fix its schedule; raise :class:`RFEError` naming any problem."""
     from ..data import check_path, file_fingerprint

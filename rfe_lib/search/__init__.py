@@ -31,13 +31,18 @@ def search_strategy(settings, plan) -> SearchStrategy:
     key = json.dumps([settings.hpo.to_dict(), settings.split.seed, spec.to_params(), plan.n_configs,
                       plan.min_fit_rows], sort_keys=True, default=str)
     if key not in _BUILT:
-        from ..plan import known_params
-
         accepted = known_params(plan, spec)  # None: halving imports the estimator to read them
         settings.check_search(plan.n_configs, plan.min_fit_rows, accepted=accepted)
         data = {"seed": settings.split.seed, "min_fit_rows": plan.min_fit_rows, "model": spec, "accepted": accepted}
         _BUILT[key] = SEARCHES[settings.hpo.search].from_settings(settings.hpo, plan.n_configs, data)
     return _BUILT[key]
+
+
+def known_params(plan, spec) -> dict | None:
+    """The estimator's parameters and defaults from ``plan`` (:attr:`rfe_lib.plan.Plan.estimator_params`) when it
+    recorded them for ``spec``'s estimator, else None."""
+    recorded = getattr(plan, "estimator_params", None)
+    return recorded["params"] if recorded and recorded.get("estimator") == spec.estimator else None
 
 
 def from_params(params: dict) -> SearchStrategy:
