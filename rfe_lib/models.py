@@ -234,6 +234,13 @@ def _value_problems(cls, fixed: dict, name, values) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def estimator_defaults(spec) -> dict:
+    """Every parameter the estimator of ``spec`` takes, with its default (imports the estimator's library)."""
+    from .boosting import accepted_params
+
+    return accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
+
+
 def check_grid(spec, grid) -> None:
     """Refuse an empty grid, an empty value list, or a parameter the estimator does not take."""
     from .grid import grid_list

@@ -292,8 +292,9 @@ class Settings:
     def check_search(self, n_configs: int, min_fit_rows: int | None = None, accepted: dict | None = None) -> None:
         """The search's rules (part of :meth:`check`): ``hpo.random`` against the grid and ``hpo.max_configs``;
         with ``min_fit_rows`` (the data's), ``hpo.halving`` against the estimator, the grid and the data (this
-        imports the estimator, unless ``accepted`` gives its parameters and defaults: the plan's record). :func:`rfe_lib.search.search_strategy` runs them too, for settings made without
-        :meth:`check` (the budget presets). Only ``hpo.carry.top`` is checked by the strategy itself, against its
+        imports the estimator, unless ``accepted`` gives its parameters and defaults: the plan's record).
+        :func:`rfe_lib.search.search_strategy` runs them too, for settings made without :meth:`check` (the budget
+        presets). Only ``hpo.carry.top`` is checked by the strategy itself, against its
         pool (:meth:`rfe_lib.search.SearchStrategy.pool_len`, the pool size's one definition)."""
         h = self.hpo
         if h.search == "random":

@@ -264,7 +264,7 @@ def test_a_carried_pool_is_the_best_its_grid_neighbours_then_the_ranking():
     assert carried_pool(ranked, grid, 3)[0] == best and len(carried_pool(ranked, grid, 3)) == 3
     # a neighbour that the previous round scored and saw fail is left out
     failed = neighbours[0]
-    assert failed not in carried_pool(ranked, grid, 9, failed={*ranked, failed})
+    assert failed not in carried_pool(ranked, grid, 9, scored={*ranked, failed})
     assert carried_pool([18], grid, 4) == [18, 19]  # the second sub-grid: alpha 1's one neighbour, nothing else ranked
 
 

@@ -66,10 +66,9 @@ def _check_data(settings, spec):
 
 def estimator_params(spec) -> dict:
     """:attr:`Plan.estimator_params` of the model ``spec``."""
-    from ..boosting import accepted_params
-    from ..models import import_estimator
+    from ..models import estimator_defaults
 
-    accepted = accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
+    accepted = estimator_defaults(spec)
     scalar = (bool, int, float, str, type(None))
     return {"estimator": spec.estimator,
             "params": {k: v if isinstance(v, scalar) else repr(v) for k, v in accepted.items()}}

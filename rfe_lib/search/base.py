@@ -138,7 +138,7 @@ class SearchStrategy:
         from .results import ranking
 
         return carried_pool(ranking(previous_round), self.grid, self.pool_size(r),
-                            failed=set(previous_round["config_id"]))
+                            scored=set(previous_round["config_id"]))
 
     def candidates(self, r: int, rung: int, pool, previous_rung=None) -> list[int]:
         """Config ids that rung ``rung`` of round ``r`` scores: the pool, then the best of each rung before."""
@@ -170,11 +170,11 @@ class SearchStrategy:
         return self.name
 
 
-def carried_pool(ranked: list[int], grid, size: int, failed=()) -> list[int]:
+def carried_pool(ranked: list[int], grid, size: int, scored=()) -> list[int]:
     """The pool of a carried round (``hpo.carry``), ``size`` configurations: the previous round's best, then its
     neighbours on the grid (:func:`rfe_lib.grid.grid_neighbors`: one value up or down of one parameter), then the
     rest of the previous round's ranking ``ranked``; each once, none that the previous round scored and saw fail
-    (``failed``: the ids it scored; those missing from ``ranked`` failed).
+    (``scored``: the ids it scored; those missing from ``ranked`` failed).
 
     Why the neighbours: the best configuration moves as features are dropped (fewer columns want other leaves or
     regularization), and a pool that only repeats the last ranking cannot follow it: on chem_proc_yield the carried
@@ -184,11 +184,11 @@ def carried_pool(ranked: list[int], grid, size: int, failed=()) -> list[int]:
 
     if not ranked:
         return []
-    scored_and_failed = set(failed) - set(ranked)
+    failed = set(scored) - set(ranked)
     pool: list[int] = []
     for config_id in (ranked[0], *grid_neighbors(grid, ranked[0]), *ranked[1:]):
         if len(pool) == size:
             break
-        if config_id not in pool and config_id not in scored_and_failed:
+        if config_id not in pool and config_id not in failed:
             pool.append(config_id)
     return pool

@@ -12,9 +12,10 @@ of the full resource. ``min_resources: auto`` makes rung 0 meaningful: a ``facto
 for rows at least 200 of them.
 
 Halving runs only in rounds that search fully. A round of ``hpo.carry`` scores its carried pool (the previous round's
-best, its grid neighbours and the next best: :func:`rfe_lib.search.base.carried_pool`) on the full resource in one rung, as the grid search would (issue 19): the pool is already a short list
-of good configurations, and ranking it after a few trees or on a few rows favours the fast learners (the largest
-learning rate), which drifted the elimination path in the budget benchmark.
+best, its grid neighbours and the next best: :func:`rfe_lib.search.base.carried_pool`) on the full resource in one
+rung, as the grid search would (issue 19): the pool is already a short list of good configurations, and ranking it
+after a few trees or on a few rows favours the fast learners (the largest learning rate), which drifted the
+elimination path in the budget benchmark.
 """
 
 from __future__ import annotations
@@ -95,28 +96,23 @@ def full_resource(hpo, spec, min_fit_rows: int, accepted: dict | None = None) ->
     ``accepted``: the estimator's parameters and defaults (None for ``n_samples``; given, as the plan records them,
     the estimator is not imported). Judged by
     :meth:`rfe_lib.settings.Settings.check`, which refuses a resource halving cannot use."""
+    from ..models import estimator_defaults
+
     resource = hpo.halving["resource"]
+    if resource != "n_samples" and accepted is None:
+        accepted = estimator_defaults(spec)
     if resource == "auto":
         resource = _iteration_param(spec, accepted) or "n_samples"
     if resource == "n_samples":
         return resource, min_fit_rows, "rows (the fitting rows of the smallest fold)", None
-    accepted = _accepted(spec) if accepted is None else accepted
     return resource, spec.params.get(resource, accepted.get(resource)), f"(the estimator's {resource})", accepted
 
 
-def _accepted(spec) -> dict:
-    from ..boosting import accepted_params
-    from ..models import import_estimator
-
-    return accepted_params(spec.estimator, import_estimator(spec.estimator, spec.allowed_modules))
-
-
-def _iteration_param(spec, accepted: dict | None = None) -> str | None:
+def _iteration_param(spec, accepted: dict) -> str | None:
     """The estimator's parameter that counts boosting or bagging iterations (an integer: Ridge's ``max_iter``, a
     solver's limit that defaults to None, is not one)."""
     from ..boosting import library_of
 
-    accepted = _accepted(spec) if accepted is None else accepted
     lib = library_of(spec.estimator)
     for name in (lib.trees,) if lib else ITERATION_PARAMS:
         value = spec.params.get(name, accepted.get(name))
