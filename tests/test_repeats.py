@@ -211,6 +211,38 @@ def test_the_repeated_run_shows_its_answer(repeated):
 
 
 @pytest.mark.slow
+def test_a_weighted_repeated_run_says_so_on_its_sheets_and_front_page(repeated):
+    """With data.weight_column, the sheets that show losses carry a ``losses`` column and the description a
+    "Weighted losses" line, as a single run's do (test_weights.py); the run here is unweighted, so its own workbook
+    and description have neither, and the weighted ones are made from its files."""
+    from openpyxl import load_workbook
+
+    from rfe_lib.report.texts import render_description, repeats_context
+    from rfe_lib.report.workbook import repeats_sheets
+
+    run = layout(repeated)
+    final = run.final()
+    inputs = {name: run.file(name) for name in ("final_summary", "selected", "curve", "stability", "validation")}
+    inputs |= {name: final.round_file(0, name) for name in ("metrics", "results", "best")}
+    inputs |= {"rounds": [run.repeat(i).file("rounds") for i in range(R)], "data": repeated / "data.parquet"}
+    shown = ("Final", "Curve", "Repeats", "Final metrics", "Final HPO")
+    kwargs = dict(config=REPEATED, run_dir=run.root, workflow_dir=Path(__file__).resolve().parents[1])
+    weighted = repeats_sheets(inputs, weights="w", **kwargs)
+    assert {name for name, sheet in weighted.items() if "losses" in sheet} == set(shown)
+    assert all(set(weighted[name]["losses"]) == {"weighted by the column 'w'"} for name in shown)
+    assert not any("losses" in sheet for sheet in repeats_sheets(inputs, **kwargs).values())
+    book = load_workbook(run.file("workbook"), read_only=True)
+    assert "losses" not in [c.value for c in next(book["Final"].iter_rows(max_row=1))]
+
+    facts = {"run_name": "x", "target": "bikers", "n_rows": 100, "repeats": R, "folds": 3, "schedule": [9, 3],
+             "estimator": "HistGradientBoostingRegressor", "n_configs": 4, "metric": "rmse"}
+    template = Path(__file__).resolve().parents[1] / "workflow" / "report" / "repeats.rst"
+    assert "weighted by\nthe column ``w``" in render_description(template, repeats_context(run.root, {**facts, "weights": "w"}))
+    assert "Weighted" not in render_description(template, repeats_context(run.root, facts))
+    assert "Weighted" not in Path(run.file("description")).read_text()
+
+
+@pytest.mark.slow
 def test_a_repeat_is_the_standalone_run_with_its_seeds(repeated, tmp_path):
     """Repeat 1 equals a run of its own with split.seed + 1 and the test rows drawn with the run's seed."""
     seed = SMALL_CONFIG["split"]["seed"]

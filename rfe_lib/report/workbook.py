@@ -30,10 +30,7 @@ def workbook_sheets(inputs, *, config: dict, top_configs: int, with_predictions:
         "Provenance": provenance_table(run_dir=run_dir, data_path=inputs["data"], workflow_dir=workflow_dir),
         "Validation": pd.read_parquet(inputs["validation"]),
     }
-    if weights:  # data.weight_column: say it on the sheets that show losses and metrics
-        note = f"weighted by the column '{weights}'"
-        for name in ("Summary", "Selected", "HPO", "Importance", "Metrics"):
-            sheets[name] = sheets[name].assign(losses=note)
+    _say_weighted(sheets, weights, ("Summary", "Selected", "HPO", "Importance", "Metrics"))
     if with_predictions:
         pred = pd.read_parquet(inputs["predictions"][r])
         pred.insert(0, "round", r)
@@ -52,12 +49,14 @@ def _with_grid_edges(hpo: pd.DataFrame, rounds: pd.DataFrame) -> pd.DataFrame:
     return hpo
 
 
-def repeats_sheets(inputs, *, config: dict, run_dir, workflow_dir) -> dict[str, pd.DataFrame]:
+def repeats_sheets(inputs, *, config: dict, run_dir, workflow_dir,
+                   weights: str | None = None) -> dict[str, pd.DataFrame]:
     """Every sheet of a repeated run's ``report.xlsx`` (``rfe.repeats`` > 1), in order: the answer (``Final``: the
     chosen size, the curve's estimate, the test loss, the honesty gap), the consensus set, the outer curve,
     stability, every repeat's rounds, the final model's metrics and search, the configuration and provenance.
     ``inputs``: ``final_summary``, ``selected``, ``curve``, ``stability``, ``rounds`` (one path per repeat),
-    ``metrics``, ``results``, ``best`` (the final model's), ``validation`` and ``data``."""
+    ``metrics``, ``results``, ``best`` (the final model's), ``validation`` and ``data``; ``weights``:
+    data.weight_column (the sheets that show losses then say they are weighted)."""
     rounds = pd.concat([pd.read_parquet(p).assign(repeat=i) for i, p in enumerate(inputs["rounds"])],
                        ignore_index=True)
     rounds = rounds[["repeat", *[c for c in rounds.columns if c != "repeat"]]]
@@ -67,7 +66,7 @@ def repeats_sheets(inputs, *, config: dict, run_dir, workflow_dir) -> dict[str, 
     final = pd.read_parquet(inputs["final_summary"]).T.reset_index()
     final.columns = ["item", "value"]
     final["value"] = final["value"].astype(str)
-    return {
+    sheets = {
         "Final": final,
         "Consensus": pd.read_parquet(inputs["selected"]),
         "Curve": pd.read_parquet(inputs["curve"]),
@@ -79,3 +78,13 @@ def repeats_sheets(inputs, *, config: dict, run_dir, workflow_dir) -> dict[str, 
         "Provenance": provenance_table(run_dir=run_dir, data_path=inputs["data"], workflow_dir=workflow_dir),
         "Validation": pd.read_parquet(inputs["validation"]),
     }
+    return _say_weighted(sheets, weights, ("Final", "Curve", "Repeats", "Final metrics", "Final HPO"))
+
+
+def _say_weighted(sheets: dict, weights: str | None, names) -> dict:
+    """With data.weight_column, a ``losses`` column on the sheets ``names`` (those that show losses and metrics)."""
+    if weights:
+        note = f"weighted by the column '{weights}'"
+        for name in names:
+            sheets[name] = sheets[name].assign(losses=note)
+    return sheets

@@ -117,6 +117,7 @@ rule workbook_repeats:
     params:
         config=config,
         run_dir=lambda wc: RUN_LAYOUT.root,
+        weights=SETTINGS.data.weight_column,
         code=script_code("workbook_repeats"),
     threads: 1
     resources:
