@@ -9,6 +9,16 @@ Four real runs at ``-j 2`` in ``bench/out/work/cache-<config>/``, in order (``--
 3. ``step``: the same with ``rfe.step`` set to ``--step``, under another run_name, with the cache: round 0 is reused;
 4. ``step_nocache``: run 3's configuration with the cache off: the target is at least 2x run 3's time.
 
+and two bounds that no cache can beat, printed below the table:
+
+- after ``select``: the same run again with ``--forcerun summarize``: Snakemake's start and the jobs a new selection must
+  make again (summary, workbook, summary figures, report tables and texts), with every other job already present. A
+  cache whose restores cost nothing would still cost this, so the ``select`` target cannot hold where this alone is
+  10% of the first run or more;
+- after ``step_nocache``: round 0's share of its search and importance shards' seconds (their ``benchmark:`` files),
+  the only shards the two schedules share: no cache can make run 4 faster than 1 / (1 - that share) of the shards'
+  work.
+
 Runs a frozen copy of the workflow (bench/out/snapshot-<pid>/). Prints a Markdown table (wall and CPU seconds, jobs restored from the cache and computed) for docs/benchmarks.md.
 """
 
@@ -88,7 +98,23 @@ def measure(name: str, base: dict, step: float, only: list[str] | None = None) -
                      "cache": "off" if where == "off" else "on", "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "restored": restored,
                      "computed": computed, "load": re.sub(r".*load average: ", "", load)})
         print(rows[-1], flush=True)
+        if name == "select":
+            _, floor = snakemake(workdir, "-j", "2", "--forcerun", "summarize", configfile=f"{name}.yaml",
+                                 cache=str(where))
+            rows[-1]["floor_s"] = round(floor, 1)
+        if name == "step_nocache":
+            rows[-1]["round0_share"] = round(round0_share(workdir / "results" / name), 3)
     return rows
+
+
+def round0_share(run: Path) -> float:
+    """Round 0's share of the seconds of a run's search and importance shards (their Snakemake benchmark files)."""
+    seconds = {}
+    for tsv in run.glob("benchmarks/round_*/*.tsv"):
+        lines = tsv.read_text().splitlines()
+        seconds[tsv] = float(lines[1].split("\t")[0])
+    total = sum(seconds.values())
+    return sum(s for tsv, s in seconds.items() if tsv.parent.name == "round_000") / total if total else float("nan")
 
 
 def table(rows: list[dict]) -> str:
@@ -106,7 +132,18 @@ def table(rows: list[dict]) -> str:
             share += f" (without the cache: {nc['wall_s'] / r['wall_s']:.2f}x the wall, {nc['cpu_s'] / r['cpu_s']:.2f}x the CPU)"
         lines.append(f"| {r['run']} | {r['change']} | {r['cache']} | {r['wall_s']} | {r['cpu_s']} | {share} | "
                      f"{r['restored']} / {r['computed']} | {r['load']} |")
-    return "\n".join(lines)
+    notes = []
+    if "select" in by and "floor_s" in by["select"]:
+        floor = by["select"]["floor_s"]
+        notes.append(f"- The floor of a `select` run (the same run again with `--forcerun summarize`: Snakemake's start "
+                     f"and the jobs a new selection makes again): {floor} s, {100 * floor / first['wall_s']:.1f}% of "
+                     "the first run's wall time, what a cache whose restores cost nothing would still take.")
+    if "step_nocache" in by and "round0_share" in by["step_nocache"]:
+        share = by["step_nocache"]["round0_share"]
+        notes.append(f"- Round 0's share of the `step_nocache` run's search and importance shard seconds: "
+                     f"{100 * share:.0f}%: no cache can make those shards' work more than {1 / (1 - share):.2f}x "
+                     "faster.")
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def main(argv=None) -> None:
