@@ -1,8 +1,9 @@
 """Snakemake logger plugin ``rfe`` (``snakemake --logger rfe``; profiles/default and profiles/slurm select it): Snakemake's
 usual terminal output, plus the whole run's progress weighted by the plan's model fits (state.py).
 
-On a terminal, a bar on the last line is redrawn every second: the current round, fits done against planned, jobs,
-elapsed time and the ETA from the measured seconds per fit. When stderr is not a terminal (CI, ``nohup``, a file), a
+On a terminal, a bar on the last line is redrawn every second: the current round, fits done against planned (the
+running jobs' share included, from the progress lines in their logs), jobs, elapsed time and the ETA from the
+measured seconds per fit. When stderr is not a terminal (CI, ``nohup``, a file), a
 plain line ``rfe progress: ...`` is written every ``--logger-rfe-interval`` seconds (30 by default) and when the run
 ends. The plan comes from the workflow (workflow/rules/common.smk calls :func:`set_plan` in the main process), so
 the plugin imports nothing of rfe_lib and costs nothing to runs of other workflows.
@@ -12,6 +13,7 @@ the plugin imports nothing of rfe_lib and costs nothing to runs of other workflo
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -19,7 +21,7 @@ from snakemake_interface_logger_plugins.base import LogHandlerBase
 from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 
-from .state import RunProgress, job_key  # noqa: F401 - job_key is the workflow's way to name jobs
+from .state import RunProgress, job_key, log_fraction  # noqa: F401 - job_key is the workflow's way to name jobs
 
 PREFIX = "rfe progress: "
 _CURRENT: list = []  # the handler of this process, for set_plan
@@ -59,6 +61,7 @@ class LogHandler(LogHandlerBase):
         self.interval = float((self.settings.interval if self.settings else None) or 30.0)
         self.active = not cs.dryrun
         self.progress = RunProgress()
+        self.logs: dict = {}  # jobid -> (its log file, when it started): running jobs' progress lines
         if _PLAN:
             self.progress.set_plan(*_PLAN[0])
         self.lock = threading.RLock()
@@ -103,10 +106,15 @@ class LogHandler(LogHandlerBase):
         if event == LogEvent.RUN_INFO:
             p.run_info(getattr(record, "stats", {}) or {})
         elif event == LogEvent.JOB_INFO:
-            p.job_info(getattr(record, "jobid", None), getattr(record, "rule_name", ""),
-                       getattr(record, "wildcards", None))
+            jobid = getattr(record, "jobid", None)
+            p.job_info(jobid, getattr(record, "rule_name", ""), getattr(record, "wildcards", None))
+            logs = getattr(record, "log", None) or []
+            if logs:
+                self.logs[jobid] = (str(logs[0]), time.time())
         elif event == LogEvent.JOB_FINISHED:
-            p.job_finished(getattr(record, "job_id", None))
+            jobid = getattr(record, "job_id", None)
+            p.job_finished(jobid)
+            self.logs.pop(jobid, None)
         elif event == LogEvent.PROGRESS:
             p.progress(getattr(record, "done", 0), getattr(record, "total", 0))
 
@@ -117,10 +125,32 @@ class LogHandler(LogHandlerBase):
                 if self.finished or self.progress.start is None:
                     continue
                 if self.tty:
+                    self._read_logs()
                     self._draw_bar()
                 elif last_line is None or self.progress.clock() - last_line >= self.interval:
                     last_line = self.progress.clock()
+                    self._read_logs()
                     self._write(PREFIX + self.progress.line() + "\n")
+
+    def _read_logs(self) -> None:
+        """The running fitting jobs' last progress lines (the end of their log files, local or on a cluster's shared
+        file system): a search shard of an hour moves the bar and the ETA as it goes, not only when it ends."""
+        for jobid in self.progress.fitting_jobs():
+            path, since = self.logs.get(jobid, (None, 0.0))
+            if path is None:
+                continue
+            try:
+                st = os.stat(path)
+                if st.st_mtime < since - 2:  # an earlier attempt's log, which the job has not rewritten yet
+                    continue
+                with open(path, "rb") as f:
+                    f.seek(max(st.st_size - 4096, 0))
+                    text = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            fraction = log_fraction(text)
+            if fraction is not None:
+                self.progress.job_progress(jobid, fraction)
 
     def _finish(self) -> None:
         self.finished = True

@@ -1,5 +1,6 @@
 """The whole run's progress, weighted by the plan's model fits: which round, fits done against planned, elapsed time and
-the ETA from the measured seconds per fit. Pure bookkeeping (no Snakemake, no I/O), fed by the logger's events.
+the ETA from the measured seconds per fit. Pure bookkeeping (no Snakemake, no I/O), fed by the logger's events and
+by the running jobs' progress lines, which the handler reads from their logs (a long search shard counts as it goes).
 
 The workflow (workflow/rules/common.smk) hands over the plan as ``{job key: fits}`` for every fitting job (search
 shards and rungs, importance shards, the final model of each round) with :func:`job_key`; jobs not in it weigh 0.
@@ -7,7 +8,12 @@ shards and rungs, importance shards, the final model of each round) with :func:`
 
 from __future__ import annotations
 
+import re
 import time
+
+WARMUP = 30.0  # seconds of fitting before the running jobs' own progress makes the ETA (see RunProgress.measured)
+# A job log's progress line (rfe_lib.progress.Progress.line): "<label>: <done>/<total> (<pct>%) elapsed ...", in fits.
+_PROGRESS_LINE = re.compile(r": (\d+)/(\d+) \(\d+%\) elapsed ")
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -18,6 +24,17 @@ def fmt_seconds(seconds: float) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h:d}:{m:02d}:{s:02d}"
+
+
+def log_fraction(text: str) -> float | None:
+    """The share of its fits a running job has done, from the last progress line in ``text`` (the end of its log),
+    or None without one."""
+    found = None
+    for found in _PROGRESS_LINE.finditer(text):
+        pass
+    if found is None or int(found[2]) == 0:
+        return None
+    return min(int(found[1]) / int(found[2]), 1.0)
 
 
 def job_key(rule: str, wildcards: dict | None) -> str:
@@ -38,11 +55,13 @@ class RunProgress:
         self.jobs_total = 0
         self.round = None          # the latest round a fitting job started in
         self.start = None
+        self.fit_start = None      # when the first fitting job started: the rates are measured from there
         self.estimate = None       # the plan's wall seconds for the whole run on this invocation's cores, if known
         self.job_work: dict[str, float] = {}  # a job's work in round-0 fits (smaller rounds' fits weigh less)
         self.planned_work = 0.0
         self.done_work = 0.0
-        self._running: dict = {}   # jobid -> (fits, round)
+        self._running: dict = {}   # jobid -> (fits, round, work)
+        self._partial: dict = {}   # jobid -> the share of its fits a running job has done (its log's progress line)
 
     # --- what the workflow and Snakemake tell
 
@@ -85,13 +104,25 @@ class RunProgress:
         r = (wildcards or {}).get("r")
         r = int(r) if r is not None and str(r).isdigit() else None
         self._running[jobid] = (fits, r, self.job_work.get(key, fits))
+        if fits and self.fit_start is None:
+            self.fit_start = self.clock()
         if fits and r is not None:
             self.round = r if self.round is None else max(self.round, r)
 
     def job_finished(self, jobid) -> None:
         fits, _, work = self._running.pop(jobid, (0, None, 0.0))
+        self._partial.pop(jobid, None)
         self.done += fits
         self.done_work += work
+
+    def fitting_jobs(self) -> list:
+        """The running jobs that fit models: those whose progress lines count."""
+        return [jobid for jobid, (fits, _, _) in self._running.items() if fits]
+
+    def job_progress(self, jobid, fraction: float) -> None:
+        """A running job has done ``fraction`` of its fits (a long search shard moves the bar before it ends)."""
+        if jobid in self._running:
+            self._partial[jobid] = min(max(float(fraction), self._partial.get(jobid, 0.0)), 1.0)
 
     def progress(self, done: int, total: int) -> None:
         self.jobs_done, self.jobs_total = int(done), int(total)
@@ -103,22 +134,45 @@ class RunProgress:
         return 0.0 if self.start is None else self.clock() - self.start
 
     @property
+    def fits_done(self) -> int:
+        """Fits of the finished jobs, and the share done of the running ones'."""
+        return self.done + int(sum(self._running[j][0] * f for j, f in self._partial.items()))
+
+    @property
+    def work_done(self) -> float:
+        return self.done_work + sum(self._running[j][2] * f for j, f in self._partial.items())
+
+    @property
+    def fitting_seconds(self) -> float:
+        """Wall seconds since the first fitting job started: what the fits done so far took (the run's start,
+        validation, split and features before it are not the fits' to pay, and would weigh on an early rate)."""
+        return 0.0 if self.fit_start is None else self.clock() - self.fit_start
+
+    @property
     def seconds_per_fit(self) -> float | None:
-        return self.elapsed / self.done if self.done else None
+        done = self.fits_done
+        return self.fitting_seconds / done if done else None
 
     @property
     def seconds_per_work(self) -> float | None:
-        return self.elapsed / self.done_work if self.done_work else None
+        work = self.work_done
+        return self.fitting_seconds / work if work else None
+
+    @property
+    def measured(self) -> bool:
+        """Whether the rate is measured enough to make the ETA: a fitting job has ended, or the running ones have
+        fitted for ``WARMUP`` seconds (their first seconds are mostly a Python start and imports)."""
+        return self.done_work > 0 or (self.work_done > 0 and self.fitting_seconds >= WARMUP)
 
     @property
     def eta(self) -> float | None:
-        """Seconds left: the work left (fits, each weighted by its round's size) at the seconds per unit of work
-        measured so far. Before the first fitting job ends, the plan's estimate (its share for the work this run
-        executes, when it resumes) less the time elapsed, or None without one: a first search shard can take many
-        minutes, and a bar that says nothing about the end looks frozen."""
-        rate = self.seconds_per_work
-        if rate is not None:
-            return rate * max(self.planned_work - self.done_work, 0.0)
+        """Seconds left: the work left (fits, each weighted by its round's size) at the wall seconds per unit of work
+        measured since the first fitting job started, the running jobs' done share counted (their logs' progress
+        lines). Until that is :attr:`measured`, the plan's estimate (its share for the work this run executes, when
+        it resumes) less the time elapsed, or None without one: a first search shard can take many minutes, and a
+        bar that says nothing about the end looks frozen."""
+        if self.measured:
+            return self.seconds_per_work * max(self.planned_work - self.work_done, 0.0)
         if self.estimate is None:
             return None
         total = sum(self.job_work.values())
@@ -127,15 +181,15 @@ class RunProgress:
 
     def fraction(self) -> float:
         if self.planned:
-            return min(self.done / self.planned, 1.0)
+            return min(self.fits_done / self.planned, 1.0)
         return self.jobs_done / self.jobs_total if self.jobs_total else 0.0
 
     def line(self) -> str:
         rounds = "round -" if self.round is None else f"round {self.round:03d}"
         rounds += f" of {self.n_rounds}" if self.n_rounds else ""
-        eta = "?" if self.eta is None else fmt_seconds(self.eta) + (" (plan)" if self.seconds_per_fit is None else "")
-        rate = "" if self.seconds_per_fit is None else f", {self.seconds_per_fit:.2f} s/fit"
-        return (f"{rounds} | fits {self.done}/{self.planned} ({100 * self.fraction():.0f}%) | "
+        eta = "?" if self.eta is None else fmt_seconds(self.eta) + ("" if self.measured else " (plan)")
+        rate = f", {self.seconds_per_fit:.2f} s/fit" if self.measured else ""
+        return (f"{rounds} | fits {self.fits_done}/{self.planned} ({100 * self.fraction():.0f}%) | "
                 f"jobs {self.jobs_done}/{self.jobs_total} | elapsed {fmt_seconds(self.elapsed)} | ETA {eta}{rate}")
 
     def bar(self, width: int = 24) -> str:

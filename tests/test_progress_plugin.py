@@ -13,7 +13,7 @@ import pytest
 
 from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_logger_plugin_rfe import LogHandler, LogHandlerSettings, set_plan
-from snakemake_logger_plugin_rfe.state import RunProgress, job_key
+from snakemake_logger_plugin_rfe.state import RunProgress, job_key, log_fraction
 
 
 class Clock:
@@ -66,8 +66,10 @@ def test_eta_is_the_plans_estimate_until_the_first_fitting_job_ends():
     clock.now += 1000
     assert p.eta == 0.0  # past the estimate: not negative
     p.job_info(1, "hpo_shard", {"r": "000", "s": "00"})
+    clock.now += 90
     p.job_finished(1)
-    assert p.eta == pytest.approx(1100 / 30 * 51) and "(plan)" not in p.line()
+    # measured from the first fitting job's start: the 1,100 s before it are not the fits' time
+    assert p.eta == pytest.approx(90 / 30 * 51) and "(plan)" not in p.line()
     resumed = RunProgress(Clock())
     resumed.set_plan(PLAN, n_rounds=2, estimate=810.0)
     resumed.run_info({"hpo_shard": 1, "total": 1})  # one of three search shards left: a third of their 80 fits
@@ -90,6 +92,37 @@ def test_eta_weighs_later_rounds_fits_by_their_work():
     p.job_finished(1)
     p.job_finished(2)
     assert p.eta == pytest.approx(120 / 60 * 6) and "fits 60/81" in p.line()
+
+
+def test_a_running_jobs_progress_line_counts_its_share_of_fits():
+    """A search shard of an hour moves the bar before it ends: its log's last progress line (fits done of its total)
+    counts that share of its planned fits, and after 30 s of fitting the ETA goes by the work done so far; the share
+    never goes back, and the job's whole count replaces it when it ends."""
+    log = ("2026-12-05 10:00:00 INFO HPO round 000 shard 0: 0/60 started\n"
+           "2026-12-05 10:00:05 INFO HPO round 000 shard 0: 12/60 (20%) elapsed 0:00:05 ETA 0:00:20\n"
+           "2026-12-05 10:00:10 INFO HPO round 000 shard 0: 15/60 (25%) elapsed 0:00:10 ETA 0:00:30\n")
+    assert log_fraction(log) == pytest.approx(0.25)
+    assert log_fraction("2026-12-05 10:00:00 INFO HPO round 000 shard 0: 0/60 started\n") is None
+    assert log_fraction("restored 3 files from the cache entry x\n") is None
+    clock = Clock()
+    p = RunProgress(clock)
+    p.set_plan(PLAN, n_rounds=2, estimate=1000.0)
+    p.run_info({"hpo_shard": 3, "train_model": 1, "total": 4})
+    p.job_info(1, "hpo_shard", {"r": "000", "s": "00"})
+    p.job_info(2, "figures", {"r": "000"})
+    clock.now += 20
+    p.job_progress(1, 0.1)
+    p.job_progress(2, 0.5)  # a job that fits nothing counts nothing
+    assert p.fits_done == 3 and "fits 3/81 (4%)" in p.line()  # 30 fits x 10%, whole fits shown
+    assert p.eta == pytest.approx(1000 - 20) and "(plan)" in p.line()  # 20 s of fitting: still the plan's
+    clock.now += 20
+    p.job_progress(1, log_fraction(log))
+    assert p.fits_done == 7 and "fits 7/81 (9%)" in p.line()
+    assert p.eta == pytest.approx(40 / 7.5 * (81 - 7.5)) and "(plan)" not in p.line()  # 40 s: measured
+    p.job_progress(1, 0.1)  # an older line read late: the share does not go back
+    assert p.fits_done == 7
+    p.job_finished(1)
+    assert p.fits_done == 30 and p.done == 30
 
 
 def test_resumed_run_plans_only_its_remaining_jobs():
@@ -159,6 +192,39 @@ def test_handler_draws_a_bar_on_a_terminal_and_plain_lines_elsewhere(terminal):
     else:
         assert "\r" not in out and "[#" not in out
         assert len(lines) >= 2  # periodic lines while it ran, and the last
+
+
+def test_handler_reads_the_running_jobs_progress_lines_from_their_logs(tmp_path):
+    """The plain line counts a running shard's fits from the line its job wrote (rfe_lib.progress.Progress, the jobs'
+    own logger) to the log file Snakemake names in the job's event; a log older than the job is not read."""
+    from rfe_lib.progress import Progress, setup_logging
+
+    stream = io.StringIO()
+    set_plan(PLAN, 2)
+    handler = _handler(stream, interval=0.05)
+    old = tmp_path / "old.log"
+    old.write_text("x: 20/30 (67%) elapsed 0:00:01 ETA 0:00:01\n")  # an earlier attempt's log, 10 s older
+    import os
+    import time
+
+    os.utime(old, (time.time() - 10, time.time() - 10))
+    logger = setup_logging(tmp_path / "shard.log")
+    try:
+        handler.handle(_record(LogEvent.RUN_INFO, "", stats={"hpo_shard": 3, "train_model": 1, "total": 4}))
+        for jobid, path, s in ((1, tmp_path / "shard.log", "00"), (2, old, "01")):
+            handler.handle(_record(LogEvent.JOB_INFO, "", jobid=jobid, rule_name="hpo_shard",
+                                   wildcards={"r": "000", "s": s}, log=[str(path)]))
+        progress = Progress(30, "HPO round 000 shard 0", logger, every=0)
+        for _ in range(10):
+            progress.step()
+        time.sleep(0.3)
+    finally:
+        handler.close()
+        for h in logger.handlers:
+            h.close()
+        logger.handlers.clear()
+    lines = re.findall(r"rfe progress: .*", stream.getvalue())
+    assert "fits 10/81 (12%)" in lines[-1], lines  # a third of shard 00's 30 fits; nothing from the old log
 
 
 def test_jobs_log_to_their_file_only_under_the_bar(tmp_path, monkeypatch):

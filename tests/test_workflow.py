@@ -92,8 +92,9 @@ def test_summary_and_selection(small_run):
 
 
 def test_progress_lines_in_shard_logs(small_run):
+    """In fits, as the plan counts them: 4 configurations x 3 folds (what the progress bar reads from running jobs)."""
     log = layout(small_run).log("hpo_shard_00", 0).read_text()
-    assert "HPO round 000 shard 0: 4/4 (100%) elapsed" in log and "ETA" in log
+    assert "HPO round 000 shard 0: 12/12 (100%) elapsed" in log and "ETA" in log
 
 
 def test_lint_is_clean(small_run):

@@ -49,8 +49,11 @@ def _error_text(exc) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
 
 
-def score_batch(batch, data, spec: ModelSpec, metric, types, rung: Rung = Rung(1), rung_index: int = 0) -> list[dict]:
-    """Result rows of ``batch`` (a list of ``(config_id, params)``), scored fold by fold with ``rung``'s resource."""
+def score_batch(batch, data, spec: ModelSpec, metric, types, rung: Rung = Rung(1), rung_index: int = 0,
+                on_fit=None) -> list[dict]:
+    """Result rows of ``batch`` (a list of ``(config_id, params)``), scored fold by fold with ``rung``'s resource.
+    ``on_fit()`` is called after each of the ``len(batch) * folds`` fits (a failed configuration's skipped folds
+    included), for the job's progress lines."""
     from ..cv import fold_loss
 
     n_folds = len(data.folds)
@@ -61,20 +64,21 @@ def score_batch(batch, data, spec: ModelSpec, metric, types, rung: Rung = Rung(1
     try:
         for k in range(n_folds):
             for i, (_, params) in enumerate(batch):
-                if errors[i] is not None:
-                    continue
-                t0 = time.perf_counter()
-                fitted = {**params, **rung.params}
-                try:
-                    value, s = fold_loss(lambda: build_model(spec, fitted), data, k, metric, spec.angle_unit,
-                                         fraction=rung.rows, trees=trees[i])
-                    if not math.isfinite(value):
-                        raise ValueError(f"non-finite CV loss {losses[i] + [value]}")
-                    losses[i].append(value)
-                    seconds[i] += s
-                except Exception as exc:  # noqa: BLE001 - a failing configuration is recorded, not fatal
-                    errors[i] = _error_text(exc)
-                    seconds[i] += time.perf_counter() - t0
+                if errors[i] is None:
+                    t0 = time.perf_counter()
+                    fitted = {**params, **rung.params}
+                    try:
+                        value, s = fold_loss(lambda: build_model(spec, fitted), data, k, metric, spec.angle_unit,
+                                             fraction=rung.rows, trees=trees[i])
+                        if not math.isfinite(value):
+                            raise ValueError(f"non-finite CV loss {losses[i] + [value]}")
+                        losses[i].append(value)
+                        seconds[i] += s
+                    except Exception as exc:  # noqa: BLE001 - a failing configuration is recorded, not fatal
+                        errors[i] = _error_text(exc)
+                        seconds[i] += time.perf_counter() - t0
+                if on_fit is not None:
+                    on_fit()
     finally:
         data.restore_rows()
     rows = []
@@ -110,20 +114,19 @@ def run_shard(data, spec: ModelSpec, grid, candidates, metric: str, shard: int, 
     lazy = Grid(grid)
     types = param_types(grid)
     ids = shard_items(candidates, shard, n_shards)
-    progress = Progress(len(ids), label, logger)
+    progress = Progress(len(ids) * len(data.folds), label, logger)  # in fits, as the plan and the importance jobs count
     n_failed = 0
     with ParquetBatchWriter(out_path, result_schema(grid, len(data.folds), spec.early_stopping is not None),
                             batch_size) as writer:
         for start in range(0, len(ids), batch_size):
             batch = [(cid, lazy[cid]) for cid in ids[start:start + batch_size]]
-            for row in score_batch(batch, data, spec, metric, types, rung, rung_index):
+            for row in score_batch(batch, data, spec, metric, types, rung, rung_index, on_fit=progress.step):
                 if row["error"]:
                     n_failed += 1
                     if n_failed <= 5:
                         logger.warning("configuration %d failed: %s", row["config_id"], row["error"].splitlines()[-1])
                 writer.append(row)
             writer.flush()
-            progress.step(len(batch))
     if n_failed:
         logger.warning("%d of %d configurations failed (see the error column)", n_failed, len(ids))
     return len(ids)
