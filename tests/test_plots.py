@@ -414,7 +414,7 @@ def test_every_figure_has_a_draw_function_and_a_caption_that_renders():
         assert callable(getattr(MODULES[module], function)), fig.draw
         assert set(fig.needs) <= set(registry.INPUTS) | {"rounds", "selected", "eliminated", "last_importance",
                                                           "correlated", "curve", "survival", "stability",
-                                                          "final_summary"}
+                                                          "final_summary", "final_predictions", "final_metrics"}
         name = fig.name.format(k=1, param="alpha")
         text = env.from_string(registry.caption_template(name)).render(
             snakemake=SimpleNamespace(params=SimpleNamespace(options=options), wildcards=SimpleNamespace(r="002")))

@@ -201,13 +201,47 @@ def test_the_repeated_run_shows_its_answer(repeated):
     from openpyxl import load_workbook
 
     run = layout(repeated)
-    for name in ("outer_curve", "stability_heatmap", "consensus_shares"):
+    for name in ("outer_curve", "stability_heatmap", "consensus_shares", "final_pred_vs_actual", "final_abs_error_cdf"):
         assert Path(run.plot(name)).read_bytes().startswith(b"\x89PNG")
     sheets = load_workbook(run.file("workbook"), read_only=True).sheetnames
     assert sheets[:5] == ["Final", "Consensus", "Curve", "Stability", "Repeats"]
     description = Path(run.file("description")).read_text()
     chosen = int(pd.read_parquet(run.file("final_summary")).at[0, "n_features"])
     assert f"**{chosen} features**" in description and "test rows" in description
+
+
+@pytest.mark.slow
+def test_the_final_models_figures_show_its_test_rows_as_recomputed_here(repeated):
+    """The final model's two figures, drawn again from the run's files: one panel of test rows only, whose legend's
+    RMSE and row count are those of its predictions; the cumulative |error| of its training and test rows, whose
+    shares within each tolerance are recomputed here with numpy."""
+    from rfe_lib.figures.draw import draw
+    from rfe_lib.figures.registry import summary_options
+    from rfe_lib.figures.style import fmt
+
+    run = layout(repeated)
+    final = run.final()
+    inputs = {"final_predictions": final.round_file(0, "predictions"), "final_metrics": final.round_file(0, "metrics")}
+    options = summary_options(settings_of(REPEATED), "LOFO importance")
+    pred = pd.read_parquet(inputs["final_predictions"])
+    test = pred[pred["set"] == "test"]
+    rmse = float(np.sqrt(np.mean((test["y_pred"] - test["y_true"]) ** 2)))
+
+    fig = draw("final_pred_vs_actual", inputs, options)
+    assert len(fig.axes) == 1 and fig.axes[0].get_title(loc="left") == "Test"
+    (points,) = fig.axes[0].collections
+    assert len(points.get_offsets()) == len(test)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(f"RMSE {fmt(rmse)}" in t and f"n = {len(test):,}" in t for t in legend), (legend, rmse)
+
+    fig = draw("final_abs_error_cdf", inputs, options)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert [t.split(":")[0] for t in legend] == ["training", "test"]
+    tolerances = SMALL_CONFIG["evaluation"]["tolerances"]
+    for name, part in (("training", pred[pred["set"] == "train"]), ("test", test)):
+        within = [100 * np.mean(np.abs(part["y_pred"] - part["y_true"]) <= t) for t in sorted(tolerances)]
+        assert next(t for t in legend if t.startswith(name)) == f"{name}: " + "   ".join(
+            f"≤{t:g}: {w:.0f}%" for t, w in zip(sorted(tolerances), within))
 
 
 @pytest.mark.slow

@@ -23,13 +23,17 @@ def _metrics_of(metrics: Columns, s: str) -> dict | None:
 
 
 @styled
-def predicted_vs_actual(pred: Columns, metrics: Columns, target: Target, round_: int | None = None):
-    """Validation and test predictions against the truth, with the identity line; the metrics in the legend.
+def predicted_vs_actual(pred: Columns, metrics: Columns, target: Target, round_: int | None = None,
+                        sets=HELD_OUT, title: str | None = None):
+    """Validation and test predictions against the truth (a panel per set of ``sets``), with the identity line; the
+    metrics in the legend.
 
     ``pred`` and ``metrics`` map column names to arrays (a round's ``predictions.parquet`` and ``metrics.parquet``).
     """
-    fig, axes = figure(1, 2, width=10.5, height=5.2, sharex=True, sharey=True)
-    held = held_out(pred)
+    width, height = (10.5, 5.2) if len(sets) == 2 else (6.2, 5.6)  # one panel: the final model's test rows
+    fig, axes = figure(1, len(sets), width=width, height=height, sharex=True, sharey=True)
+    axes = np.atleast_1d(axes)
+    held = take(pred, np.isin(pred["set"], list(sets)))
     truth = target.to_shown(held["y_true"])
     shown = shown_pred(held, target)
     both = np.concatenate([truth, shown])
@@ -37,7 +41,7 @@ def predicted_vs_actual(pred: Columns, metrics: Columns, target: Target, round_:
     lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
     pad = 0.03 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad
-    for ax, s in zip(axes, HELD_OUT):
+    for ax, s in zip(axes, sets):
         part = take(held, held["set"] == s)
         drawn = take(part, sample(n_rows(part)))
         n_part, n_drawn = n_rows(part), n_rows(drawn)
@@ -58,7 +62,7 @@ def predicted_vs_actual(pred: Columns, metrics: Columns, target: Target, round_:
         ax.set_aspect("equal", adjustable="box")
         ax.set_xlabel(target.label(f"actual {target.name}"))
     axes[0].set_ylabel(target.label(f"predicted {target.name}"))
-    fig.suptitle(round_title("Predicted vs actual", round_))
+    fig.suptitle(title or round_title("Predicted vs actual", round_))
     return fig
 
 
@@ -138,7 +142,7 @@ def residual_histogram(pred: Columns, tolerances, target: Target, round_: int | 
 
 
 @styled
-def abs_error_cdf(pred: Columns, tolerances, target: Target, round_: int | None = None):
+def abs_error_cdf(pred: Columns, tolerances, target: Target, round_: int | None = None, title: str | None = None):
     """Share of rows with |error| at most x, per set; the tolerance lines with the share within each."""
     fig, ax = figure()
     tols = sorted(target.scalar(t) for t in tolerances)
@@ -170,7 +174,7 @@ def abs_error_cdf(pred: Columns, tolerances, target: Target, round_: int | None 
     ax.set_xlabel(target.error_label("|error|"))
     ax.set_ylabel("rows with |error| ≤ x [%]")
     ax.legend(loc="lower right", title="share of rows within each tolerance", title_fontsize=9.5)
-    ax.set_title(round_title("Cumulative distribution of |error|", round_), pad=16)
+    ax.set_title(title or round_title("Cumulative distribution of |error|", round_), pad=16)
     return fig
 
 

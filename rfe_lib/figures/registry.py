@@ -183,6 +183,19 @@ REPEAT_FIGURES = (
            "the chosen size (ties: the later mean survival round, then the name), and the next features for "
            "comparison. With a median share under the dashed line the selection is not stable: read the list as one "
            "of many near-equivalent lists."),
+    Figure("final_pred_vs_actual", "repeats", "final model: predicted vs actual", "Final model",
+           ("final_predictions", "final_metrics"), ("target", "unit", "angle"),
+           "repeats:draw_final_predicted_vs_actual",
+           "The final model (the consensus set, searched and fitted on every non-test row) on the test rows, which no "
+           "repeat used: predicted against actual ``{{ p.target }}``, with the identity line. The legend gives the "
+           "test RMSE, MAE, R², bias and row count.\n"
+           "{% if p.angle %}Angles are in degrees; each prediction is drawn on the turn nearest its actual value."
+           "{% endif %}"),
+    Figure("final_abs_error_cdf", "repeats", "final model: cumulative |error|", "Final model",
+           ("final_predictions",), ("target", "unit", "angle", "tolerances"), "repeats:draw_final_abs_error_cdf",
+           "The final model's share of rows whose \\|error\\| is at most x, for its training rows (dotted) and the test "
+           "rows. The dashed lines are the tolerances {{ p.tolerances | join(', ') }}; the legend gives the share of "
+           "rows within each."),
 )
 # A group or time split's figure (issue 20); a stratified run has none (its outputs stay what they were).
 SPLIT_FIGURE = Figure(
@@ -254,6 +267,7 @@ def summary_options(settings, importance_title: str) -> dict:
     return {"target": settings.data.target, "unit": settings.plots.target_unit, "angle": settings.target_angle,
             "metric": settings.hpo.metric, "importance_title": importance_title,
             "threshold": settings.features.correlated["threshold"], "action": settings.features.correlated["action"],
+            "tolerances": settings.evaluation.tolerances,
             "split_method": settings.split.method, "folds": settings.split.folds,
             "split_column": settings.split.group_column or settings.split.time_column,
             "time_folds": settings.split.time_folds}

@@ -122,3 +122,26 @@ def draw_consensus(inputs, options):
 
     final = pd.read_parquet(inputs["final_summary"])
     return consensus_shares(pd.read_parquet(inputs["stability"]), int(final["n_features"].iloc[0]), STABLE_SHARE)
+
+
+# The final model's test rows: the answer of a repeated run judged on rows no repeat used (the round figures' error
+# views, for the one held-out set the final model has).
+FINAL = "Final model (the consensus set)"
+
+
+def draw_final_predicted_vs_actual(inputs, options):
+    from ..columns import read_columns
+    from .errors import PREDICTION_COLUMNS, predicted_vs_actual
+
+    pred = read_columns(inputs["final_predictions"], PREDICTION_COLUMNS)
+    return predicted_vs_actual(pred, read_columns(inputs["final_metrics"]), target_of(options), sets=("test",),
+                               title=f"{FINAL}:\npredicted vs actual, test rows")
+
+
+def draw_final_abs_error_cdf(inputs, options):
+    from ..columns import read_columns
+    from .errors import PREDICTION_COLUMNS, abs_error_cdf
+
+    pred = read_columns(inputs["final_predictions"], PREDICTION_COLUMNS)
+    return abs_error_cdf(pred, options["tolerances"], target_of(options),
+                         title=f"{FINAL}:\ncumulative distribution of |error|")

@@ -65,6 +65,8 @@ rule figures_repeats:
         stability=RUN_LAYOUT.file("stability"),
         final_summary=RUN_LAYOUT.file("final_summary"),
         rounds=[b.layout.file("rounds") for b in ELIMINATIONS],
+        final_predictions=FINAL.layout.round_file(0, "predictions"),
+        final_metrics=FINAL.layout.round_file(0, "metrics"),
     output:
         **{
             f.name: report(
