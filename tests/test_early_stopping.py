@@ -5,6 +5,7 @@ fitting rows alone, with each library's own early-stopping API; a fit that saw a
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -44,9 +45,11 @@ def own_fit(path, lr, X, y, w, seed=7):  # the split seed of the test configurat
 
         m = lightgbm.LGBMRegressor(n_estimators=200, learning_rate=lr, random_state=seed, n_jobs=1, verbose=-1,
                                    deterministic=True, force_row_wise=True, min_child_samples=5)
-        m.fit(X[keep], y[keep], sample_weight=ws[0], eval_set=[(X[stop], y[stop])],
-              eval_sample_weight=None if w is None else [ws[1]],
-              callbacks=[lightgbm.early_stopping(3, verbose=False)])
+        with warnings.catch_warnings():  # eval_set: the name every LightGBM 4 takes (4.7 prefers eval_X, eval_y)
+            warnings.filterwarnings("ignore", message=".*eval_set.*deprecated")
+            m.fit(X[keep], y[keep], sample_weight=ws[0], eval_set=[(X[stop], y[stop])],
+                  eval_sample_weight=None if w is None else [ws[1]],
+                  callbacks=[lightgbm.early_stopping(3, verbose=False)])
         return m, m.best_iteration_
     if path == "xgboost.XGBRegressor":
         import xgboost
