@@ -1,5 +1,5 @@
-"""The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml | --dataset meats | --wide ROWS FEATURES]
-[--first-step S] [--step 3]``.
+"""The cache between runs (issue 22): ``python -m bench cache [--configfile config/round.yaml | --dataset meats | --wide ROWS FEATURES
+| --seed ROWS FEATURES] [--first-step S] [--step 3]``.
 
 Four real runs at ``-j 2`` in ``bench/out/work/cache-<config>/``, in order (``--only`` picks some):
 
@@ -43,6 +43,23 @@ def _jobs(run: Path) -> tuple[int, int]:
         restored += "restored" in text and "from the cache entry" in text
         computed += "cache miss" in text
     return restored, computed
+
+
+def seed_config(rows: int, features: int) -> tuple[str, dict]:
+    """The seed's kind of workload (bench/seed.py's table of this shape, the 5,000-configuration grid, 5 folds) with
+    the preset the seed run's time box chose pinned in the config (random search with a carried pool, importance
+    auto), so that a new rfe.step cannot make a box choose another preset; rfe.step 0.3."""
+    from .budget import GRID_C
+    from .seed import config, make_table
+
+    name = f"seed_{rows}x{features}"
+    path = OUT / "data" / f"{name}" / "seed.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    truth = make_table(path, rows, features)
+    cfg = config(path, truth, GRID_C, None, name, step=0.3)
+    cfg["hpo"].update(search="random", carry={"top": "auto", "refresh": 0})
+    cfg["rfe"]["importance"] = "auto"
+    return f"{name}_pinned", cfg
 
 
 def base_of(configfile: Path | None, dataset: str | None, wide: list[int] | None = None) -> tuple[str, dict]:
@@ -153,6 +170,9 @@ def main(argv=None) -> None:
                     help="instead of --configfile: a budget table's configuration (bench/budget.py, part B's grid)")
     ap.add_argument("--wide", nargs=2, type=int, metavar=("ROWS", "FEATURES"),
                     help="instead of --configfile: a synthetic table of this shape with --dataset's settings")
+    ap.add_argument("--seed", nargs=2, type=int, metavar=("ROWS", "FEATURES"),
+                    help="instead of --configfile: the seed's kind of workload at this shape, its preset pinned "
+                         "(docs/benchmarks.md, sixth measurement: 5000 120)")
     ap.add_argument("--step", type=float, default=3, help="rfe.step of the third and fourth runs (a count, or a "
                     "fraction below 1)")
     ap.add_argument("--first-step", type=float, help="rfe.step of the first two runs (default: the config's)")
@@ -160,7 +180,7 @@ def main(argv=None) -> None:
                     help="run only these (in the order above; 'first' fills the cache the others read)")
     args = ap.parse_args(argv)
     print(f"running the workflow from a snapshot: {common.snapshot()}", flush=True)  # immune to edits meanwhile
-    name, base = base_of(args.configfile.resolve(), args.dataset, args.wide)
+    name, base = seed_config(*args.seed) if args.seed else base_of(args.configfile.resolve(), args.dataset, args.wide)
     if args.first_step:
         base["rfe"]["step"] = int(args.first_step) if args.first_step >= 1 else args.first_step
     step = int(args.step) if args.step >= 1 else args.step
