@@ -348,6 +348,15 @@ def test_default_target_through_slurm_matches_a_local_run(slurm_cluster, tmp_pat
         assert len(matching(layout(on_slurm).hpo_shard(r, 0, "*"))) == auto(N_CONFIGS)
         assert len(matching(layout(on_slurm).importance_shard(r, "*"))) == auto(n_features)
 
+    # The progress display (profiles/slurm selects --logger rfe; not a terminal here: plain lines) followed the
+    # cluster's jobs to the planned fits, recomputed from the config: each round searches N_CONFIGS configurations
+    # on each fold, refits each feature on each fold (LOFO), and fits the round's model once (its retry counts once).
+    lines = re.findall(r"^rfe progress: round (\S+) of 2 \| fits (\d+)/(\d+) \(\d+%\) \| jobs (\d+)/(\d+)",
+                       proc.stderr, re.M)
+    planned = sum(N_CONFIGS * folds + n * folds + 1 for n in TINY_SCHEDULE)
+    assert lines and lines[-1][:3] == ("001", str(planned), str(planned)), proc.stderr[-3000:]
+    assert lines[-1][3] == lines[-1][4]  # every job done
+
     # The results equal the local run's, file for file: tables, figures, models, the workbook, the report's
     # texts (timing columns, logs and benchmarks aside).
     assert_same_artifacts(layout(local).root, layout(on_slurm).root)
