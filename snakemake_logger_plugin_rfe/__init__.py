@@ -115,6 +115,10 @@ class LogHandler(LogHandlerBase):
             jobid = getattr(record, "job_id", None)
             p.job_finished(jobid)
             self.logs.pop(jobid, None)
+        elif event == LogEvent.JOB_ERROR:
+            jobid = getattr(record, "jobid", None)
+            p.job_failed(jobid)
+            self.logs.pop(jobid, None)
         elif event == LogEvent.PROGRESS:
             p.progress(getattr(record, "done", 0), getattr(record, "total", 0))
 

@@ -104,6 +104,7 @@ class RunProgress:
         r = (wildcards or {}).get("r")
         r = int(r) if r is not None and str(r).isdigit() else None
         self._running[jobid] = (fits, r, self.job_work.get(key, fits))
+        self._partial.pop(jobid, None)  # a retry starts again
         if fits and self.fit_start is None:
             self.fit_start = self.clock()
         if fits and r is not None:
@@ -114,6 +115,11 @@ class RunProgress:
         self._partial.pop(jobid, None)
         self.done += fits
         self.done_work += work
+
+    def job_failed(self, jobid) -> None:
+        """A failed attempt's fits do not count (a retry, if any, is a new job_info)."""
+        self._running.pop(jobid, None)
+        self._partial.pop(jobid, None)
 
     def fitting_jobs(self) -> list:
         """The running jobs that fit models: those whose progress lines count."""

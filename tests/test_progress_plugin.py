@@ -121,6 +121,11 @@ def test_a_running_jobs_progress_line_counts_its_share_of_fits():
     assert p.eta == pytest.approx(40 / 7.5 * (81 - 7.5)) and "(plan)" not in p.line()  # 40 s: measured
     p.job_progress(1, 0.1)  # an older line read late: the share does not go back
     assert p.fits_done == 7
+    p.job_failed(1)  # a failed attempt's share is dropped; its retry starts from nothing
+    assert p.fits_done == 0
+    p.job_info(1, "hpo_shard", {"r": "000", "s": "00"})
+    p.job_progress(1, 0.1)
+    assert p.fits_done == 3
     p.job_finished(1)
     assert p.fits_done == 30 and p.done == 30
 
