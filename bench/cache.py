@@ -53,7 +53,7 @@ def seed_config(rows: int, features: int) -> tuple[str, dict]:
     from .seed import config, make_table
 
     name = f"seed_{rows}x{features}"
-    path = OUT / "data" / f"{name}" / "seed.parquet"
+    path = OUT / "data" / name / "seed.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     truth = make_table(path, rows, features)
     cfg = config(path, truth, GRID_C, None, name, step=0.3)

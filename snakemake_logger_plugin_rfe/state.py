@@ -29,12 +29,9 @@ def fmt_seconds(seconds: float) -> str:
 def log_fraction(text: str) -> float | None:
     """The share of its fits a running job has done, from the last progress line in ``text`` (the end of its log),
     or None without one."""
-    found = None
-    for found in _PROGRESS_LINE.finditer(text):
-        pass
-    if found is None or int(found[2]) == 0:
-        return None
-    return min(int(found[1]) / int(found[2]), 1.0)
+    found = _PROGRESS_LINE.findall(text)
+    done, total = (int(v) for v in found[-1]) if found else (0, 0)
+    return min(done / total, 1.0) if total else None
 
 
 def job_key(rule: str, wildcards: dict | None) -> str:

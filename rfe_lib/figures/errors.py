@@ -9,7 +9,7 @@ from matplotlib.patches import Patch
 
 from ..columns import Columns, n_rows, read_columns, take
 from ..vocab import HELD_OUT
-from .common import error_limit, held_out, marker_style, round_title, shown_errors, shown_pred, target_of
+from .common import error_limit, held_out, in_sets, marker_style, round_title, shown_errors, shown_pred, target_of
 from .style import (INK, SET_COLORS, SET_NAMES, TOLERANCE_ALPHA, TOLERANCE_COLOR, Target, figure, fmt, percent,
                     sample, styled)
 
@@ -33,7 +33,7 @@ def predicted_vs_actual(pred: Columns, metrics: Columns, target: Target, round_:
     width, height = (10.5, 5.2) if len(sets) == 2 else (6.2, 5.6)  # one panel: the final model's test rows
     fig, axes = figure(1, len(sets), width=width, height=height, sharex=True, sharey=True)
     axes = np.atleast_1d(axes)
-    held = take(pred, np.isin(pred["set"], list(sets)))
+    held = take(pred, in_sets(pred, sets))
     truth = target.to_shown(held["y_true"])
     shown = shown_pred(held, target)
     both = np.concatenate([truth, shown])

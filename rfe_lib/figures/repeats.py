@@ -9,7 +9,9 @@ import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from ..columns import read_columns
 from .common import MAX_ROWS, loss_label, target_of, titles
+from .errors import PREDICTION_COLUMNS, abs_error_cdf, predicted_vs_actual
 from .style import ACCENT, INK, MUTED, Target, figure, fmt, metric_name, styled
 
 if TYPE_CHECKING:
@@ -130,18 +132,12 @@ FINAL = "Final model (the consensus set)"
 
 
 def draw_final_predicted_vs_actual(inputs, options):
-    from ..columns import read_columns
-    from .errors import PREDICTION_COLUMNS, predicted_vs_actual
-
     pred = read_columns(inputs["final_predictions"], PREDICTION_COLUMNS)
     return predicted_vs_actual(pred, read_columns(inputs["final_metrics"]), target_of(options), sets=("test",),
                                title=f"{FINAL}:\npredicted vs actual, test rows")
 
 
 def draw_final_abs_error_cdf(inputs, options):
-    from ..columns import read_columns
-    from .errors import PREDICTION_COLUMNS, abs_error_cdf
-
     pred = read_columns(inputs["final_predictions"], PREDICTION_COLUMNS)
     return abs_error_cdf(pred, options["tolerances"], target_of(options),
                          title=f"{FINAL}:\ncumulative distribution of |error|")
